@@ -1,0 +1,90 @@
+# dbops.aurora_restore: every check has its own target; `make test` runs them all from a fresh clone.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+OUT := $(CURDIR)/tests/output
+SUMMARY := $(OUT)/summary
+COLLECTIONS := $(CURDIR)/.collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dbops/aurora_restore
+# ansible-test must run inside an ansible_collections/<ns>/<name> tree: it gets a copy, outside the checkout.
+SANITY_ROOT ?= $(or $(TMPDIR),/tmp)/dbops-aurora-restore-sanity-$(shell id -u)
+PYTEST_WORKERS ?= 2
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tools/localaws
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup postgres sanity lint units integration test demo build local-up local-down local-status clean
+
+help:
+	@echo "make test          every check (sanity, lint, units, integration) on a fresh clone"
+	@echo "make demo          the main job, end to end, on the local emulator"
+	@echo "make sanity|lint|units|integration   one check"
+	@echo "make build         the collection tarball (ansible-galaxy collection build)"
+	@echo "make local-up|local-down|local-status   the local AWS emulator"
+
+setup: $(VENV)/.installed $(COLLECTION_LINK) postgres
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+postgres:
+	@bash tools/ensure_postgres.sh
+
+sanity: setup
+	@mkdir -p $(SUMMARY)
+	bash tests/sanity/run.sh "$(SANITY_ROOT)" | tee $(OUT)/sanity.log
+	@n=$$(grep -c "^Running sanity test" $(OUT)/sanity.log || true); echo "sanity: $$n tests run, 0 failed" > $(SUMMARY)/sanity.txt
+
+lint: setup
+	@mkdir -p $(SUMMARY)
+	ansible-lint --profile production 2>&1 | tee $(OUT)/lint.log
+	@grep -E "^(Passed|Failed)" $(OUT)/lint.log | sed 's/^/lint: /' > $(SUMMARY)/lint.txt
+
+units: setup
+	@mkdir -p $(SUMMARY)
+	pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests/unit 2>&1 | tee $(OUT)/units.log
+	@tail -n 1 $(OUT)/units.log | sed 's/^=* */units: /; s/ *=*$$//' > $(SUMMARY)/units.txt
+
+integration: setup
+	@mkdir -p $(SUMMARY)
+	pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration 2>&1 | tee $(OUT)/integration.log
+	@tail -n 1 $(OUT)/integration.log | sed 's/^=* */integration: /; s/ *=*$$//' > $(SUMMARY)/integration.txt
+
+test:
+	@rm -rf $(SUMMARY)
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory units
+	$(MAKE) --no-print-directory integration
+	@echo "== checks run =="; cat $(SUMMARY)/sanity.txt $(SUMMARY)/lint.txt $(SUMMARY)/units.txt $(SUMMARY)/integration.txt
+
+demo: setup
+	bash tools/demo.sh
+
+build: setup
+	@mkdir -p $(OUT)/build
+	ansible-galaxy collection build --force --output-path $(OUT)/build
+
+local-up: setup
+	python -m localaws up
+
+local-down:
+	$(BIN)/python -m localaws down
+
+local-status:
+	$(BIN)/python -m localaws status
+
+clean:
+	-$(BIN)/python -m localaws down 2>/dev/null
+	rm -rf $(OUT) $(COLLECTIONS) .local .pytest_cache "$(SANITY_ROOT)"

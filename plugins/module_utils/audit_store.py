@@ -1,0 +1,512 @@
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""DynamoDB state, audit trail and per-target lock for restore operations.
+
+Tables have the seeds' shape:
+- state table, hash key `operation_id` (S): one item per operation, plus one lock item per target
+  whose key is `lock#<target>` (so no second table or index is needed);
+- audit table, hash key `operation_id` (S), range key `timestamp` (S): one item per event. The range
+  key is `<UTC ISO-8601 with microseconds>#<sequence>`, the sequence coming from an atomic counter on
+  the operation item, so events written in the same microsecond still sort in the order they happened.
+
+The store works on a low-level boto3 DynamoDB client whose calls are wrapped by the caller's retry
+decorator (`aws_retry=True`), and raises AuditStoreError with a one-line message for anything a user
+can cause.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import re
+import time
+import uuid
+
+try:
+    from boto3.dynamodb.types import TypeDeserializer
+    from boto3.dynamodb.types import TypeSerializer
+    from botocore.exceptions import ClientError
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import redact
+
+LOCK_KEY_PREFIX = "lock#"
+OPERATION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
+FINAL_STATUSES = ("SUCCEEDED", "FAILED")
+STEP_STATUSES = ("started", "succeeded", "failed", "skipped")
+DONE_STEP_STATUSES = ("succeeded", "skipped")
+
+_TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+_OPERATION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_STEP_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_SECONDS_PER_DAY = 86400
+
+
+class AuditStoreError(Exception):
+    """A failure a user can cause or act on; the message is one line and safe to show."""
+
+
+class LockHeldError(AuditStoreError):
+    """The target is locked by another operation whose lease has not expired."""
+
+    def __init__(self, message, holder):
+        super().__init__(message)
+        self.holder = holder
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso(moment):
+    """UTC ISO-8601 with microseconds and a `Z`, e.g. 2026-11-22T04:30:00.123456Z."""
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+
+
+def validate_target(target):
+    if not isinstance(target, str) or not _TARGET_RE.match(target):
+        raise AuditStoreError(
+            "invalid target %r: use 1-200 letters, digits and . _ : / -, starting with a letter or digit" % (target,)
+        )
+    return target
+
+
+def validate_operation_id(operation_id):
+    if not isinstance(operation_id, str) or not _OPERATION_ID_RE.match(operation_id):
+        raise AuditStoreError(
+            "invalid operation_id %r: use 1-128 letters, digits and . _ : -, starting with a letter or digit" % (operation_id,)
+        )
+    return operation_id
+
+
+def validate_step(step):
+    if not isinstance(step, str) or not _STEP_RE.match(step):
+        raise AuditStoreError("invalid step name %r: use lower-case letters, digits and _, starting with a letter" % (step,))
+    return step
+
+
+def new_operation_id(target, now=None):
+    """Readable and unique: `<target>-<UTC time>-<8 hex>`, e.g. dev-app-20261122T043000Z-1a2b3c4d."""
+    stamp = (now or utc_now()).strftime("%Y%m%dT%H%M%SZ")
+    safe_target = re.sub(r"[^A-Za-z0-9._:-]", "-", target)[:80]
+    return "%s-%s-%s" % (safe_target, stamp, uuid.uuid4().hex[:8])
+
+
+def _to_dynamodb_value(value):
+    """Floats become Decimals (DynamoDB has no float type); everything else must already be plain."""
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value))
+    if isinstance(value, dict):
+        return {str(key): _to_dynamodb_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamodb_value(item) for item in value]
+    if value is None or isinstance(value, (str, bool, int, decimal.Decimal)):
+        return value
+    return str(value)
+
+
+def _from_dynamodb_value(value):
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_dynamodb_value(item) for key, item in value.items()}
+    if isinstance(value, (list, set, tuple)):
+        return [_from_dynamodb_value(item) for item in value]
+    return value
+
+
+def clean_details(details, on_secret="redact"):
+    """Details as DynamoDB can store them, with secret-looking keys redacted (or refused)."""
+    if details is None:
+        return {}, []
+    if not isinstance(details, dict):
+        raise AuditStoreError("details must be a dictionary, got %s" % type(details).__name__)
+    found = []
+    cleaned = redact(details, found=found)
+    if found and on_secret == "fail":
+        raise AuditStoreError(
+            "details must not hold secrets; refusing keys: %s (pass a reference such as a secret id instead)" % ", ".join(sorted(found))
+        )
+    return _to_dynamodb_value(cleaned), found
+
+
+class AuditStore:
+    """Operations, steps, audit events and locks in the state and audit tables."""
+
+    def __init__(self, client, state_table, audit_table, retention_days=90, lease_seconds=21600, clock=utc_now):
+        self.client = client
+        self.state_table = state_table
+        self.audit_table = audit_table
+        self.retention_days = retention_days
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+        self._serializer = TypeSerializer()
+        self._deserializer = TypeDeserializer()
+
+    # ---- low-level helpers -------------------------------------------------------------------
+    def _call(self, method, **kwargs):
+        try:
+            return getattr(self.client, method)(aws_retry=True, **kwargs)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ResourceNotFoundException":
+                table = kwargs.get("TableName", "?")
+                raise AuditStoreError(
+                    "DynamoDB table %r does not exist in this region: create it with playbooks/bootstrap.yml or fix the table name" % table
+                )
+            raise
+
+    def _serialize(self, item):
+        return {key: self._serializer.serialize(value) for key, value in item.items() if value is not None}
+
+    def _deserialize(self, item):
+        return _from_dynamodb_value({key: self._deserializer.deserialize(value) for key, value in item.items()})
+
+    def check_tables(self):
+        """Fail clearly when a table is missing or does not have the expected keys."""
+        expected = {
+            self.state_table: [("operation_id", "HASH")],
+            self.audit_table: [("operation_id", "HASH"), ("timestamp", "RANGE")],
+        }
+        for table, keys in expected.items():
+            description = self._call("describe_table", TableName=table)["Table"]
+            schema = [(key["AttributeName"], key["KeyType"]) for key in description["KeySchema"]]
+            types = {attribute["AttributeName"]: attribute["AttributeType"] for attribute in description["AttributeDefinitions"]}
+            wrong_type = [name for name, _kind in keys if types.get(name) not in (None, "S")]
+            if sorted(schema) != sorted(keys) or wrong_type:
+                raise AuditStoreError(
+                    "DynamoDB table %r has key schema %s; expected %s, all of type S"
+                    % (table, _describe_keys(schema), _describe_keys(keys))
+                )
+
+    # ---- reading ------------------------------------------------------------------------------
+    def get_operation(self, operation_id, consistent=True):
+        response = self._call(
+            "get_item", TableName=self.state_table, Key={"operation_id": {"S": operation_id}}, ConsistentRead=consistent
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        record = self._deserialize(item)
+        if record.get("item_type") != "operation":
+            raise AuditStoreError("%r is not an operation id (it is a %s item)" % (operation_id, record.get("item_type", "foreign")))
+        return record
+
+    def get_lock(self, target):
+        response = self._call(
+            "get_item", TableName=self.state_table, Key={"operation_id": {"S": LOCK_KEY_PREFIX + target}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return self._deserialize(item) if item else None
+
+    def list_events(self, operation_id):
+        events, start_key = [], None
+        while True:
+            kwargs = dict(
+                TableName=self.audit_table,
+                KeyConditionExpression="operation_id = :id",
+                ExpressionAttributeValues={":id": {"S": operation_id}},
+                ConsistentRead=True,
+            )
+            if start_key:
+                kwargs["ExclusiveStartKey"] = start_key
+            response = self._call("query", **kwargs)
+            events.extend(self._deserialize(item) for item in response.get("Items", []))
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key:
+                return sorted(events, key=lambda event: (event.get("sequence", 0), event["timestamp"]))
+
+    def list_operations(self, target=None, limit=10, status=None):
+        """Recent operations, newest first. A scan: the state table holds few items (one per run)."""
+        filters = ["item_type = :operation"]
+        values = {":operation": {"S": "operation"}}
+        if target:
+            filters.append("target = :target")
+            values[":target"] = {"S": target}
+        if status:
+            filters.append("#status = :status")
+            values[":status"] = {"S": status}
+        kwargs = dict(TableName=self.state_table, FilterExpression=" AND ".join(filters), ExpressionAttributeValues=values)
+        if status:
+            kwargs["ExpressionAttributeNames"] = {"#status": "status"}
+        operations, start_key = [], None
+        while True:
+            if start_key:
+                kwargs["ExclusiveStartKey"] = start_key
+            response = self._call("scan", **kwargs)
+            operations.extend(self._deserialize(item) for item in response.get("Items", []))
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key:
+                break
+        operations.sort(key=lambda operation: operation.get("started_at", ""), reverse=True)
+        return operations[:limit]
+
+    # ---- the lock -----------------------------------------------------------------------------
+    def describe_holder(self, lock, now):
+        expires = datetime.datetime.fromtimestamp(int(lock["lease_expires_at"]), datetime.timezone.utc)
+        return "target %r is locked by operation %r since %s (lease until %s)" % (
+            lock["target"], lock["holder_operation_id"], lock["acquired_at"], iso(expires) if expires > now else "expired",
+        )
+
+    def acquire_lock(self, target, operation_id, check_mode=False):
+        """Take or renew the target's lock. Returns (lock, previous holder taken over or None)."""
+        now = self.clock()
+        current = self.get_lock(target)
+        now_epoch = int(now.timestamp())
+        if current and current["holder_operation_id"] != operation_id and int(current["lease_expires_at"]) > now_epoch:
+            raise LockHeldError(
+                self.describe_holder(current, now)
+                + "; wait for it to finish, resume it with its operation_id, or take over once the lease expires",
+                current,
+            )
+        taken_over = current if current and current["holder_operation_id"] != operation_id else None
+        acquired_at = current["acquired_at"] if current and not taken_over else iso(now)
+        lock = {
+            "operation_id": LOCK_KEY_PREFIX + target,
+            "item_type": "lock",
+            "target": target,
+            "holder_operation_id": operation_id,
+            "acquired_at": acquired_at,
+            "renewed_at": iso(now),
+            "lease_expires_at": now_epoch + self.lease_seconds,
+            # DynamoDB TTL removes a lock long after its lease ended (a crashed run leaves it behind).
+            "expires_at": now_epoch + self.lease_seconds + _SECONDS_PER_DAY,
+        }
+        if check_mode:
+            return lock, taken_over
+        try:
+            # The condition is what makes the lock safe against a concurrent run: only one conditional
+            # write can win, whatever the other process read a moment ago.
+            self._call(
+                "put_item",
+                TableName=self.state_table,
+                Item=self._serialize(lock),
+                ConditionExpression="attribute_not_exists(operation_id) OR holder_operation_id = :me OR lease_expires_at < :now",
+                ExpressionAttributeValues={":me": {"S": operation_id}, ":now": {"N": str(now_epoch)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            holder = self.get_lock(target) or {"target": target, "holder_operation_id": "?", "acquired_at": "?", "lease_expires_at": now_epoch}
+            raise LockHeldError(
+                self.describe_holder(holder, now) + "; wait for it to finish, resume it with its operation_id, or take over once the lease expires",
+                holder,
+            )
+        return lock, taken_over
+
+    def release_lock(self, target, operation_id, force=False, check_mode=False):
+        """Release the lock if `operation_id` holds it (or anyone does, with force). Returns True if released."""
+        current = self.get_lock(target)
+        if not current:
+            return False
+        if current["holder_operation_id"] != operation_id and not force:
+            return False
+        if check_mode:
+            return True
+        kwargs = {}
+        if not force:
+            kwargs = dict(ConditionExpression="holder_operation_id = :me", ExpressionAttributeValues={":me": {"S": operation_id}})
+        try:
+            self._call("delete_item", TableName=self.state_table, Key={"operation_id": {"S": LOCK_KEY_PREFIX + target}}, **kwargs)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # someone took it over after our lease expired: it is theirs now
+            raise
+        return True
+
+    # ---- operations and events -------------------------------------------------------------------
+    def _next_sequence(self, operation_id, now, extra_updates=None, extra_values=None, extra_names=None):
+        """Bump the operation's event counter (and apply `extra_updates` in the same write)."""
+        updates = ["event_sequence = if_not_exists(event_sequence, :zero) + :one", "updated_at = :now"] + list(extra_updates or [])
+        values = {":zero": {"N": "0"}, ":one": {"N": "1"}, ":now": {"S": iso(now)}}
+        values.update(extra_values or {})
+        kwargs = dict(
+            TableName=self.state_table,
+            Key={"operation_id": {"S": operation_id}},
+            UpdateExpression="SET " + ", ".join(updates),
+            ConditionExpression="attribute_exists(operation_id)",
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        if extra_names:
+            kwargs["ExpressionAttributeNames"] = extra_names
+        try:
+            response = self._call("update_item", **kwargs)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
+            raise
+        record = self._deserialize(response["Attributes"])
+        return int(record["event_sequence"]), record
+
+    def _put_event(self, operation_id, sequence, now, event, target, step=None, status=None, details=None, error=None):
+        item = {
+            "operation_id": operation_id,
+            "timestamp": "%s#%06d" % (iso(now), sequence),
+            "event_time": iso(now),
+            "sequence": sequence,
+            "event": event,
+            "target": target,
+            "step": step,
+            "status": status,
+            "details": details or None,
+            "error": error,
+            "expires_at": int(now.timestamp()) + self.retention_days * _SECONDS_PER_DAY,
+        }
+        self._call("put_item", TableName=self.audit_table, Item=self._serialize(item),
+                   ConditionExpression="attribute_not_exists(#ts)", ExpressionAttributeNames={"#ts": "timestamp"})
+        return item
+
+    def start(self, target, operation_id=None, environment=None, details=None, check_mode=False):
+        """Start a new operation or resume an unfinished one, under the target's lock.
+
+        Returns (record, outcome) where outcome is `started`, `resumed` or `already_succeeded`.
+        """
+        now = self.clock()
+        existing = self.get_operation(operation_id) if operation_id else None
+        if existing and existing.get("target") != target:
+            raise AuditStoreError(
+                "operation %r belongs to target %r, not %r" % (operation_id, existing.get("target"), target)
+            )
+        if existing and existing.get("status") == "SUCCEEDED":
+            return existing, "already_succeeded"
+        operation_id = operation_id or new_operation_id(target, now)
+        lock, taken_over = self.acquire_lock(target, operation_id, check_mode=check_mode)
+        if check_mode:
+            planned = existing or {"operation_id": operation_id, "target": target, "environment": environment,
+                                   "status": "RUNNING", "steps": {}, "step_order": [], "attempt": 1}
+            return planned, "resumed" if existing else "started"
+        try:
+            if existing:
+                sequence, record = self._next_sequence(
+                    operation_id, now,
+                    extra_updates=["#status = :running", "attempt = attempt + :one", "last_resumed_at = :now"],
+                    extra_values={":running": {"S": "RUNNING"}},
+                    extra_names={"#status": "status"},
+                )
+                self._put_event(operation_id, sequence, now, "operation_resumed", target, status="RUNNING",
+                                details=self._takeover_details(taken_over, details))
+                return record, "resumed"
+            record = {
+                "operation_id": operation_id,
+                "item_type": "operation",
+                "target": target,
+                "environment": environment,
+                "status": "RUNNING",
+                "started_at": iso(now),
+                "updated_at": iso(now),
+                "attempt": 1,
+                "event_sequence": 1,
+                "steps": {},
+                "step_order": [],
+                "details": details or None,
+            }
+            self._call("put_item", TableName=self.state_table, Item=self._serialize(record),
+                       ConditionExpression="attribute_not_exists(operation_id)")
+            self._put_event(operation_id, 1, now, "operation_started", target, status="RUNNING",
+                            details=self._takeover_details(taken_over, details))
+            return record, "started"
+        except Exception:
+            # Never keep a target locked by an operation that failed to start.
+            self.release_lock(target, operation_id)
+            raise
+
+    @staticmethod
+    def _takeover_details(taken_over, details):
+        merged = dict(details or {})
+        if taken_over:
+            merged["lock_taken_over_from"] = taken_over["holder_operation_id"]
+            merged["lock_taken_over_acquired_at"] = taken_over["acquired_at"]
+        return merged
+
+    def record_step(self, operation_id, step, status, details=None, error=None, check_mode=False):
+        """Record a step event. Returns (record, changed)."""
+        now = self.clock()
+        record = self.get_operation(operation_id)
+        if not record:
+            raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
+        if record["status"] in FINAL_STATUSES:
+            raise AuditStoreError("operation %r already finished as %s; start a new one or resume it first" % (operation_id, record["status"]))
+        current = record.get("steps", {}).get(step, {})
+        if current.get("status") == status and current.get("details", {}) == (details or {}) and current.get("error") == error:
+            return record, False  # the same fact again: nothing new to record
+        if check_mode:
+            return record, True
+        entry = dict(current)
+        entry["status"] = status
+        entry["attempt"] = record.get("attempt", 1)
+        if status == "started":
+            entry = {"status": status, "started_at": iso(now), "attempt": record.get("attempt", 1)}
+        else:
+            entry.setdefault("started_at", iso(now))
+            entry["finished_at"] = iso(now)
+            started = parse_iso(entry["started_at"])
+            entry["duration_seconds"] = round((now - started).total_seconds(), 3)
+        if details:
+            entry["details"] = details
+        if error:
+            entry["error"] = error
+        updates = ["steps.#step = :entry", "current_step = :step"]
+        values = {":entry": self._serializer.serialize(_to_dynamodb_value(entry)), ":step": {"S": step}}
+        if step not in record.get("step_order", []):
+            updates.append("step_order = list_append(if_not_exists(step_order, :empty), :step_list)")
+            values[":empty"] = {"L": []}
+            values[":step_list"] = {"L": [{"S": step}]}
+        sequence, record = self._next_sequence(operation_id, now, updates, values, {"#step": step})
+        self._put_event(operation_id, sequence, now, "step_" + status, record["target"], step=step, status=status,
+                        details=details, error=error)
+        self.acquire_lock(record["target"], operation_id)  # each event renews the lease of a live run
+        return record, True
+
+    def finish(self, operation_id, status, error=None, details=None, check_mode=False):
+        """Finish the operation and release its target's lock. Returns (record, changed)."""
+        now = self.clock()
+        record = self.get_operation(operation_id)
+        if not record:
+            raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
+        if record["status"] == status:
+            released = self.release_lock(record["target"], operation_id, check_mode=check_mode)
+            return record, released
+        if record["status"] in FINAL_STATUSES:
+            raise AuditStoreError(
+                "operation %r already finished as %s; resume it before finishing it as %s" % (operation_id, record["status"], status)
+            )
+        if check_mode:
+            return record, True
+        started = parse_iso(record["started_at"])
+        updates = ["#status = :status", "finished_at = :now", "duration_seconds = :duration"]
+        values = {":status": {"S": status}, ":duration": {"N": str(round((now - started).total_seconds(), 3))}}
+        if error:
+            updates.append("#error = :error")
+            values[":error"] = {"S": error}
+        sequence, record = self._next_sequence(operation_id, now, updates, values, {"#status": "status", "#error": "error"} if error else {"#status": "status"})
+        self._put_event(operation_id, sequence, now, "operation_" + status.lower(), record["target"], status=status,
+                        details=details, error=error)
+        self.release_lock(record["target"], operation_id)
+        return record, True
+
+
+def summarize(record, pipeline_steps=None):
+    """The operation as a module returns it: ordered steps, which are done, where a resume starts."""
+    steps = record.get("steps", {}) or {}
+    order = list(record.get("step_order", []) or [])
+    ordered = [dict(name=name, **steps[name]) for name in order if name in steps]
+    completed = [step["name"] for step in ordered if step.get("status") in DONE_STEP_STATUSES]
+    resume_from = None
+    if record.get("status") != "SUCCEEDED":
+        candidates = list(pipeline_steps or []) or order
+        resume_from = next((name for name in candidates if name not in completed), None)
+    summary = {key: value for key, value in record.items() if key not in ("steps", "step_order", "item_type", "event_sequence")}
+    summary.update(steps=ordered, completed_steps=completed, resume_from=resume_from)
+    return summary
+
+
+def _describe_keys(keys):
+    return ", ".join("%s=%s" % (kind, name) for name, kind in keys) or "none"

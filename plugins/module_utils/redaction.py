@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Keep secrets out of everything the collection writes: audit items, results, notifications.
+
+A detail whose key looks like it holds a secret is replaced by REDACTED wherever it is nested;
+URLs with embedded credentials have their password masked.
+"""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "********"
+
+# Keys that name a secret value. `secret_id`/`secret_arn`/`*_secret_name` only *reference* a secret
+# and are safe to keep: operators need them to find what was used.
+_SECRET_KEY = re.compile(
+    r"(pass(word|wd|phrase)?|pwd|secret|token|credential|private[_-]?key|api[_-]?key|auth[_-]?key|session[_-]?key|signature)",
+    re.IGNORECASE,
+)
+_SECRET_REFERENCE_KEY = re.compile(r"(secret|token)[_-]?(id|arn|name|version|version[_-]?id|ref|reference)s?$", re.IGNORECASE)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<password>[^@\s]+)@", re.IGNORECASE)
+_KEY_VALUE_PASSWORD = re.compile(r"(?P<key>\b(password|passwd|pwd)\s*=\s*)(?P<value>'[^']*'|\"[^\"]*\"|\S+)", re.IGNORECASE)
+
+
+def is_secret_key(key):
+    """True when a detail key names a secret value (not merely a reference to one)."""
+    key = str(key)
+    if _SECRET_REFERENCE_KEY.search(key):
+        return False
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact_text(text):
+    """Mask credentials embedded in free text (connection URLs, `password=...` pairs)."""
+    if not isinstance(text, str):
+        return text
+    text = _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + m.group("user") + ":" + REDACTED + "@", text)
+    return _KEY_VALUE_PASSWORD.sub(lambda m: m.group("key") + REDACTED, text)
+
+
+def embedded_secrets(text):
+    """The credentials embedded in free text, so a caller can also keep them out of its own output."""
+    if not isinstance(text, str):
+        return []
+    found = [match.group("password") for match in _URL_CREDENTIALS.finditer(text)]
+    found += [match.group("value").strip("'\"") for match in _KEY_VALUE_PASSWORD.finditer(text)]
+    return [value for value in found if value]
+
+
+def secret_values(value):
+    """Every secret value in `value` (under a secret-looking key, or embedded in text), for no_log masking."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if is_secret_key(key) and isinstance(item, (str, int)) and item not in ("", None):
+                found.append(str(item))
+            else:
+                found.extend(secret_values(item))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found.extend(secret_values(item))
+    else:
+        found.extend(embedded_secrets(value))
+    return found
+
+
+def redact(value, path="", found=None):
+    """Return a copy of `value` with secret-looking keys masked; `found` collects the masked paths."""
+    if found is None:
+        found = []
+    if isinstance(value, dict):
+        cleaned = {}
+        for key, item in value.items():
+            item_path = "%s.%s" % (path, key) if path else str(key)
+            if is_secret_key(key) and item not in (None, ""):
+                cleaned[key] = REDACTED
+                found.append(item_path)
+            else:
+                cleaned[key] = redact(item, item_path, found)
+        return cleaned
+    if isinstance(value, (list, tuple)):
+        return [redact(item, "%s[%d]" % (path, index), found) for index, item in enumerate(value)]
+    return redact_text(value)
+
+
+def secret_paths(value):
+    """The paths of every secret-looking key in `value` (empty when it is clean)."""
+    found = []
+    redact(value, found=found)
+    return found

@@ -1,0 +1,423 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: restore_audit
+short_description: Record restore operations, their steps and audit trail in DynamoDB, under a per-target lock
+version_added: 0.1.0
+description:
+  - Keeps the state of Aurora restore operations in a DynamoDB I(state table) (hash key C(operation_id)) and an
+    append-only audit trail in an I(audit table) (hash key C(operation_id), range key C(timestamp)), the tables of
+    the original pipeline design.
+  - C(action=start) starts an operation for a target, or resumes an unfinished one when I(operation_id) is given,
+    and takes the target's lock. Only one operation can hold a target's lock; the lock is a conditional write, so two
+    runs started at the same moment cannot both win.
+  - The lock is a lease. Every recorded event renews it; a run that crashed stops holding the target once
+    I(lock_lease_seconds) have passed, and the next C(action=start) takes it over and records that it did.
+  - C(action=step) records a step as started, succeeded, failed or skipped, with details and timings.
+  - C(action=finish) finishes the operation as C(SUCCEEDED) or C(FAILED) and releases the lock.
+  - C(action=get) reads an operation back with its ordered steps, the steps already done and the step a resume
+    starts from; C(action=list) lists a target's recent operations; C(action=release_lock) releases a lock.
+  - Secrets never reach the tables. Detail keys that look like passwords, secrets or tokens are redacted (or
+    refused with I(on_secret=fail)), and credentials embedded in URLs or C(password=) pairs in error texts are masked.
+  - Audit items carry an C(expires_at) attribute (epoch seconds) for DynamoDB TTL, I(retention_days) ahead.
+    Timestamps are UTC ISO-8601 with microseconds; the audit range key adds a per-operation sequence number so the
+    order of events is stable.
+author:
+  - dbops.aurora_restore contributors
+options:
+  action:
+    description: What to do.
+    type: str
+    required: true
+    choices: [start, step, finish, get, list, release_lock]
+  target:
+    description:
+      - The restore target (normally the target cluster identifier); the lock is per target.
+      - Required for I(action=start), I(action=release_lock); filters I(action=list).
+    type: str
+  operation_id:
+    description:
+      - The operation. With I(action=start), resume this operation if it exists and is unfinished, or start a new
+        operation with this id if it does not exist; a new id is generated when omitted.
+      - Required for I(action=step), I(action=finish), I(action=get), I(action=release_lock).
+    type: str
+  environment:
+    description: The environment (inventory group) of the target, stored with a new operation.
+    type: str
+  step:
+    description: The step name, lower-case letters, digits and underscores. Required for I(action=step).
+    type: str
+  step_status:
+    description: The step's new status. Required for I(action=step).
+    type: str
+    choices: [started, succeeded, failed, skipped]
+  status:
+    description: The operation's final status. Required for I(action=finish).
+    type: str
+    choices: [SUCCEEDED, FAILED]
+  details:
+    description:
+      - Facts to record with the event (identifiers, sizes, durations). Values may be nested.
+      - Keys that look like secrets are redacted or refused, see I(on_secret).
+    type: dict
+  error:
+    description: The error text of a failed step or operation. Credentials embedded in it are masked.
+    type: str
+  pipeline_steps:
+    description:
+      - The pipeline's steps in order. When given, C(resume_from) is the first of them not yet succeeded or skipped;
+        otherwise it is the first recorded step not yet done.
+    type: list
+    elements: str
+  include_events:
+    description: With I(action=get), also return the operation's audit events in order.
+    type: bool
+    default: false
+  limit:
+    description: With I(action=list), the number of most recent operations returned.
+    type: int
+    default: 10
+  list_status:
+    description: With I(action=list), only operations with this status.
+    type: str
+    choices: [RUNNING, SUCCEEDED, FAILED]
+  force:
+    description:
+      - With I(action=release_lock), release the target's lock whoever holds it (an operator clearing a stuck lock).
+      - Without it, only the holder I(operation_id) releases the lock.
+    type: bool
+    default: false
+  state_table:
+    description: The DynamoDB state table (hash key C(operation_id) of type S).
+    type: str
+    default: aurora-restore-state
+  audit_table:
+    description: The DynamoDB audit table (hash key C(operation_id), range key C(timestamp), both of type S).
+    type: str
+    default: aurora-restore-audit
+  retention_days:
+    description: Days an audit item is kept; its C(expires_at) TTL attribute is set this far ahead.
+    type: int
+    default: 90
+  lock_lease_seconds:
+    description:
+      - How long the lock is held without a new event before another run may take it over.
+      - Make it longer than the longest single step (a cross-region copy can take hours).
+    type: int
+    default: 21600
+  on_secret:
+    description: What to do with detail keys that look like secrets; C(redact) masks their values, C(fail) refuses the call.
+    type: str
+    choices: [redact, fail]
+    default: redact
+notes:
+  - Supports check mode. I(action=start) in check mode checks the lock and reports what it would do; nothing is written.
+  - Throttling and transient DynamoDB errors are retried with jittered backoff.
+  - C(action=list) scans the state table, which holds one item per operation and one per locked target.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Start (or resume) a restore of the dev target, taking its lock
+  dbops.aurora_restore.restore_audit:
+    action: start
+    target: dev-app-cluster
+    environment: dev
+    operation_id: "{{ resume_operation_id | default(omit) }}"
+    pipeline_steps: [preflight, select_snapshot, copy_snapshot, restore_cluster, reset_password, db_users, archive]
+  register: restore_operation
+
+- name: Record that the snapshot copy started
+  dbops.aurora_restore.restore_audit:
+    action: step
+    operation_id: "{{ restore_operation.operation.operation_id }}"
+    step: copy_snapshot
+    step_status: started
+    details:
+      source_snapshot_arn: arn:aws:rds:us-east-1:111111111111:cluster-snapshot:prod-2026-11-22
+      target_region: us-west-2
+
+- name: Record that it succeeded
+  dbops.aurora_restore.restore_audit:
+    action: step
+    operation_id: "{{ restore_operation.operation.operation_id }}"
+    step: copy_snapshot
+    step_status: succeeded
+    details:
+      copy_identifier: dbops-prod-2026-11-22-usw2
+
+- name: Finish the operation as failed (releases the lock, keeps the record for a resume)
+  dbops.aurora_restore.restore_audit:
+    action: finish
+    operation_id: "{{ restore_operation.operation.operation_id }}"
+    status: FAILED
+    error: "{{ ansible_failed_result.msg | default('unknown error') }}"
+
+- name: Read an operation back with its audit trail
+  dbops.aurora_restore.restore_audit:
+    action: get
+    operation_id: dev-app-cluster-20261122T010000Z-1a2b3c4d
+    include_events: true
+  register: operation
+
+- name: The last five operations of a target
+  dbops.aurora_restore.restore_audit:
+    action: list
+    target: dev-app-cluster
+    limit: 5
+
+- name: Clear a lock left by a run that cannot be resumed (operator action)
+  dbops.aurora_restore.restore_audit:
+    action: release_lock
+    target: dev-app-cluster
+    force: true
+"""
+
+RETURN = r"""
+outcome:
+  description:
+    - What I(action=start) did, C(started) a new operation, C(resumed) an unfinished one, or found it
+      C(already_succeeded) (nothing changed, the lock not taken).
+  returned: when action=start
+  type: str
+  sample: resumed
+operation:
+  description: The operation record.
+  returned: when action is start, step, finish or get
+  type: dict
+  contains:
+    operation_id:
+      description: The operation id.
+      type: str
+      sample: dev-app-cluster-20261122T010000Z-1a2b3c4d
+    target:
+      description: The target it restores.
+      type: str
+    environment:
+      description: The target's environment.
+      type: str
+    status:
+      description: RUNNING, SUCCEEDED or FAILED.
+      type: str
+    attempt:
+      description: 1 for the first run, incremented by every resume.
+      type: int
+    started_at:
+      description: UTC ISO-8601 start time.
+      type: str
+    finished_at:
+      description: UTC ISO-8601 finish time, once finished.
+      type: str
+    duration_seconds:
+      description: Seconds from start to finish, once finished.
+      type: float
+    current_step:
+      description: The step recorded last.
+      type: str
+    error:
+      description: The error of a failed operation.
+      type: str
+    steps:
+      description: The steps in the order they were first recorded, with status, times, duration, details, error.
+      type: list
+      elements: dict
+    completed_steps:
+      description: Names of steps that succeeded or were skipped.
+      type: list
+      elements: str
+    resume_from:
+      description: The first step not yet done (of I(pipeline_steps) when given); null once the operation succeeded.
+      type: str
+lock:
+  description: The target's lock as taken (or as it would be taken in check mode).
+  returned: when action=start and the operation is not already succeeded
+  type: dict
+  contains:
+    holder_operation_id:
+      description: The operation holding the lock.
+      type: str
+    acquired_at:
+      description: When the holder took it (UTC ISO-8601).
+      type: str
+    lease_expires_at:
+      description: Epoch seconds after which another run may take it over.
+      type: int
+lock_taken_over_from:
+  description: The operation whose expired lease this start took over.
+  returned: when action=start took over an expired lock
+  type: str
+events:
+  description: The operation's audit events in order.
+  returned: when action=get and include_events=true
+  type: list
+  elements: dict
+operations:
+  description: The most recent operations, newest first.
+  returned: when action=list
+  type: list
+  elements: dict
+released:
+  description: Whether the lock was released.
+  returned: when action is finish or release_lock
+  type: bool
+redacted_keys:
+  description: Detail keys whose values were redacted because they looked like secrets.
+  returned: always
+  type: list
+  elements: str
+  sample: [db_password]
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStoreError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import LockHeldError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import clean_details
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import summarize
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_operation_id
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_step
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_target
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import redact_text
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import secret_values
+
+# DynamoDB answers overload with these besides the generic throttling codes AWSRetry already knows.
+RETRY_CODES = ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError", "ServiceUnavailable"]
+
+
+def argument_spec():
+    return dict(
+        action=dict(type="str", required=True, choices=["start", "step", "finish", "get", "list", "release_lock"]),
+        target=dict(type="str"),
+        operation_id=dict(type="str"),
+        environment=dict(type="str"),
+        step=dict(type="str"),
+        step_status=dict(type="str", choices=["started", "succeeded", "failed", "skipped"]),
+        status=dict(type="str", choices=["SUCCEEDED", "FAILED"]),
+        details=dict(type="dict"),
+        error=dict(type="str"),
+        pipeline_steps=dict(type="list", elements="str"),
+        include_events=dict(type="bool", default=False),
+        limit=dict(type="int", default=10),
+        list_status=dict(type="str", choices=["RUNNING", "SUCCEEDED", "FAILED"]),
+        force=dict(type="bool", default=False),
+        state_table=dict(type="str", default="aurora-restore-state"),
+        audit_table=dict(type="str", default="aurora-restore-audit"),
+        retention_days=dict(type="int", default=90),
+        lock_lease_seconds=dict(type="int", default=21600),
+        on_secret=dict(type="str", choices=["redact", "fail"], default="redact"),
+    )
+
+
+def validate(params):
+    """Checks the argument spec cannot express; raises AuditStoreError naming the bad input."""
+    if params["target"] is not None:
+        validate_target(params["target"])
+    if params["operation_id"] is not None:
+        validate_operation_id(params["operation_id"])
+    if params["step"] is not None:
+        validate_step(params["step"])
+    for name in params["pipeline_steps"] or []:
+        validate_step(name)
+    for option in ("retention_days", "lock_lease_seconds", "limit"):
+        if params[option] < 1:
+            raise AuditStoreError("%s must be at least 1, got %d" % (option, params[option]))
+
+
+def run(module, store):
+    params = module.params
+    action = params["action"]
+    check_mode = module.check_mode
+    details, redacted_keys = clean_details(params["details"], params["on_secret"])
+    error = redact_text(params["error"]) if params["error"] else None
+    result = dict(changed=False, redacted_keys=redacted_keys)
+
+    if action in ("start", "step", "finish"):
+        store.check_tables()
+
+    if action == "start":
+        record, outcome = store.start(params["target"], params["operation_id"], params["environment"], details, check_mode)
+        result.update(changed=outcome != "already_succeeded", outcome=outcome)
+        if outcome != "already_succeeded":
+            lock, taken_over = store.acquire_lock(params["target"], record["operation_id"], check_mode=True)
+            result["lock"] = {key: lock[key] for key in ("holder_operation_id", "acquired_at", "lease_expires_at")}
+            if taken_over:
+                result["lock_taken_over_from"] = taken_over["holder_operation_id"]
+    elif action == "step":
+        record, changed = store.record_step(params["operation_id"], params["step"], params["step_status"], details, error, check_mode)
+        result["changed"] = changed
+    elif action == "finish":
+        record, changed = store.finish(params["operation_id"], params["status"], error, details, check_mode)
+        result.update(changed=changed, released=changed)
+    elif action == "get":
+        record = store.get_operation(params["operation_id"])
+        if not record:
+            raise AuditStoreError("operation %r not found in table %r" % (params["operation_id"], params["state_table"]))
+        if params["include_events"]:
+            result["events"] = store.list_events(params["operation_id"])
+    elif action == "list":
+        result["operations"] = [summarize(item) for item in store.list_operations(params["target"], params["limit"], params["list_status"])]
+        return result
+    else:  # release_lock
+        released = store.release_lock(params["target"], params["operation_id"], force=params["force"], check_mode=check_mode)
+        result.update(changed=released, released=released)
+        return result
+
+    result["operation"] = summarize(record, params["pipeline_steps"])
+    return result
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        required_if=[
+            ("action", "start", ["target"]),
+            ("action", "step", ["operation_id", "step", "step_status"]),
+            ("action", "finish", ["operation_id", "status"]),
+            ("action", "get", ["operation_id"]),
+            ("action", "release_lock", ["target"]),
+        ],
+    )
+    # Secrets passed in details or error text are masked in everything Ansible prints, the echoed
+    # module arguments included, not only in what reaches DynamoDB.
+    module.no_log_values.update(secret_values({"details": module.params["details"], "error": module.params["error"]}))
+    # Depends on two options at once, which required_if cannot say with a clear message.
+    if module.params["action"] == "release_lock" and not module.params["force"] and not module.params["operation_id"]:
+        module.fail_json(msg="action=release_lock needs operation_id (the holder), or force=true to clear anyone's lock")
+    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=20, catch_extra_error_codes=RETRY_CODES))
+    store = AuditStore(
+        client,
+        module.params["state_table"],
+        module.params["audit_table"],
+        retention_days=module.params["retention_days"],
+        lease_seconds=module.params["lock_lease_seconds"],
+    )
+    try:
+        validate(module.params)
+        module.exit_json(**run(module, store))
+    except LockHeldError as error:
+        module.fail_json(msg=str(error), lock_holder=error.holder)
+    except AuditStoreError as error:
+        module.fail_json(msg=str(error))
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg="DynamoDB request failed during action=%s" % module.params["action"])
+
+
+if __name__ == "__main__":
+    main()

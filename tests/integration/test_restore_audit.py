@@ -1,0 +1,334 @@
+"""restore_audit through real ansible-playbook runs against the emulator's DynamoDB over HTTP."""
+import json
+import multiprocessing
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from helpers.ansible_run import run_playbook
+from helpers.audit_tables import AUDIT_TABLE
+from helpers.audit_tables import STATE_TABLE
+from helpers.audit_tables import create_audit_tables
+from helpers.audit_tables import raw_items
+
+PIPELINE = ["preflight", "select_snapshot", "copy_snapshot", "restore_cluster", "db_users"]
+PLAY_HEADER = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+"""
+
+
+def play(*tasks):
+    """A playbook of restore_audit tasks; each task is (name, options dict)."""
+    lines = [PLAY_HEADER]
+    for name, options in tasks:
+        lines.append("    - name: %s\n      dbops.aurora_restore.restore_audit: %s\n      ignore_errors: true\n" % (name, json.dumps(options)))
+    return "".join(lines)
+
+
+def run(tmp_path, *tasks, check=False):
+    return run_playbook(play(*tasks), tmp_path, check=check)
+
+
+@pytest.fixture
+def tables(aws_env):
+    return create_audit_tables()
+
+
+def start(tmp_path, target="dev-app", **options):
+    result = run(tmp_path, ("start", dict(action="start", target=target, pipeline_steps=PIPELINE, **options))).result("start")
+    return result
+
+
+def test_full_operation_is_recorded_in_order(tables, tmp_path):
+    started = start(tmp_path, environment="dev", details={"requested_by": "awx"})
+    assert started["changed"] and started["outcome"] == "started"
+    operation_id = started["operation"]["operation_id"]
+    tasks = []
+    for step in PIPELINE:
+        tasks.append(("%s started" % step, dict(action="step", operation_id=operation_id, step=step, step_status="started")))
+        tasks.append(("%s done" % step, dict(action="step", operation_id=operation_id, step=step, step_status="succeeded",
+                                              details={"seconds": 1.5, "ids": ["a", "b"]})))
+    tasks.append(("finish", dict(action="finish", operation_id=operation_id, status="SUCCEEDED")))
+    tasks.append(("get", dict(action="get", operation_id=operation_id, include_events=True, pipeline_steps=PIPELINE)))
+    result = run(tmp_path, *tasks)
+    assert all(outcome["changed"] for name, outcome in result.tasks() if name != "get")
+    operation = result.result("get")["operation"]
+    assert operation["status"] == "SUCCEEDED" and operation["resume_from"] is None
+    assert operation["completed_steps"] == PIPELINE
+    assert operation["environment"] == "dev" and operation["duration_seconds"] >= 0
+    assert all(step["duration_seconds"] >= 0 and step["details"]["seconds"] == 1.5 for step in operation["steps"])
+    events = result.result("get")["events"]
+    assert [event["sequence"] for event in events] == list(range(1, 2 * len(PIPELINE) + 3))
+    assert events[0]["event"] == "operation_started" and events[-1]["event"] == "operation_succeeded"
+    assert [event["timestamp"] for event in events] == sorted(event["timestamp"] for event in events)
+    # TTL attribute: 90 days ahead by default.
+    assert abs(events[0]["expires_at"] - (time.time() + 90 * 86400)) < 600
+    # The lock is gone once the operation finished.
+    assert not [item for item in raw_items(tables, STATE_TABLE) if item["operation_id"]["S"].startswith("lock#")]
+
+
+def test_recording_the_same_step_status_twice_is_not_a_change(tables, tmp_path):
+    operation_id = start(tmp_path)["operation"]["operation_id"]
+    step = dict(action="step", operation_id=operation_id, step="preflight", step_status="succeeded", details={"n": 1})
+    result = run(tmp_path, ("first", step), ("again", step))
+    assert result.result("first")["changed"] is True
+    assert result.result("again")["changed"] is False
+    assert len(raw_items(tables, AUDIT_TABLE)) == 2  # operation_started + one step event
+
+
+def test_failed_operation_resumes_after_its_last_completed_step(tables, tmp_path):
+    operation_id = start(tmp_path)["operation"]["operation_id"]
+    run(tmp_path,
+        ("a", dict(action="step", operation_id=operation_id, step="preflight", step_status="succeeded")),
+        ("b", dict(action="step", operation_id=operation_id, step="select_snapshot", step_status="succeeded")),
+        ("c", dict(action="step", operation_id=operation_id, step="copy_snapshot", step_status="failed",
+                   error="copy timed out; dsn postgresql://master:hunter2@db/x")),
+        ("d", dict(action="finish", operation_id=operation_id, status="FAILED", error="copy_snapshot failed")))
+    resumed = start(tmp_path, operation_id=operation_id)
+    assert resumed["changed"] and resumed["outcome"] == "resumed"
+    assert resumed["operation"]["attempt"] == 2 and resumed["operation"]["status"] == "RUNNING"
+    assert resumed["operation"]["completed_steps"] == ["preflight", "select_snapshot"]
+    assert resumed["operation"]["resume_from"] == "copy_snapshot"
+    failed_step = resumed["operation"]["steps"][2]
+    assert failed_step["status"] == "failed" and "hunter2" not in failed_step["error"]
+    assert resumed["lock"]["holder_operation_id"] == operation_id
+
+    for step in PIPELINE[2:]:
+        run(tmp_path, ("s", dict(action="step", operation_id=operation_id, step=step, step_status="succeeded")))
+    done = run(tmp_path, ("finish", dict(action="finish", operation_id=operation_id, status="SUCCEEDED"))).result("finish")
+    assert done["changed"] and done["released"]
+    again = start(tmp_path, operation_id=operation_id)
+    assert again["changed"] is False and again["outcome"] == "already_succeeded"
+    assert "lock" not in again
+    assert "hunter2" not in json.dumps(raw_items(tables, AUDIT_TABLE)) + json.dumps(raw_items(tables, STATE_TABLE))
+
+
+def test_a_second_run_on_a_locked_target_is_refused_naming_the_holder(tables, tmp_path):
+    holder = start(tmp_path)["operation"]["operation_id"]
+    before = raw_items(tables, STATE_TABLE), raw_items(tables, AUDIT_TABLE)
+    refused = start(tmp_path)
+    assert refused["failed"]
+    assert refused["msg"].startswith("target 'dev-app' is locked by operation '%s' since 20" % holder)
+    assert "\n" not in refused["msg"]
+    assert refused["lock_holder"]["holder_operation_id"] == holder
+    assert (raw_items(tables, STATE_TABLE), raw_items(tables, AUDIT_TABLE)) == before
+    # Another target is not affected.
+    assert start(tmp_path, target="staging-app")["outcome"] == "started"
+
+
+def _race_for_lock(barrier, results, env):
+    """One contender: a real ansible-playbook process starting an operation on the same target."""
+    import os
+
+    os.environ.update(env)
+    barrier.wait()
+    from helpers.ansible_run import ansible_env
+
+    playbook_command = str(Path(sys.executable).with_name("ansible-playbook"))
+    proc = subprocess.run([playbook_command, "-i", "localhost,", env["RACE_PLAYBOOK"]], capture_output=True, text=True, env=ansible_env())
+    results.put(json.loads(proc.stdout[proc.stdout.find("{"):]))
+
+
+def test_two_concurrent_processes_cannot_both_take_the_lock(tables, tmp_path):
+    """Two ansible-playbook processes released at the same moment: exactly one wins."""
+    playbook = tmp_path / "race.yml"
+    playbook.write_text(play(("start", dict(action="start", target="race-target"))))
+    import os
+
+    env = {key: value for key, value in os.environ.items() if key.startswith("AWS_")}
+    env["RACE_PLAYBOOK"] = str(playbook)
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    contenders = [context.Process(target=_race_for_lock, args=(barrier, results, env)) for _ in range(2)]
+    for contender in contenders:
+        contender.start()
+    reports = [results.get(timeout=120) for _ in contenders]
+    for contender in contenders:
+        contender.join(timeout=30)
+    outcomes = [report["plays"][0]["tasks"][0]["hosts"]["localhost"] for report in reports]
+    winners = [outcome for outcome in outcomes if not outcome.get("failed")]
+    losers = [outcome for outcome in outcomes if outcome.get("failed")]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    assert winners[0]["operation"]["operation_id"] in losers[0]["msg"]
+    operations = [item for item in raw_items(tables, STATE_TABLE) if item["item_type"]["S"] == "operation"]
+    # The loser may have read "free" before the winner wrote: its conditional write failed and it left nothing.
+    assert len(operations) == 1
+
+
+def test_store_level_race_many_rounds(tables):
+    """The conditional write holds under many rounds of two processes racing (no Ansible startup to spread them)."""
+    import os
+
+    env = {key: value for key, value in os.environ.items() if key.startswith("AWS_")}
+    context = multiprocessing.get_context("spawn")
+    rounds = 15
+    barrier, results = context.Barrier(2), context.Queue()
+    contenders = [context.Process(target=_store_contender, args=(barrier, results, env, rounds, index)) for index in range(2)]
+    for contender in contenders:
+        contender.start()
+    wins = [results.get(timeout=120) for _ in contenders]
+    for contender in contenders:
+        contender.join(timeout=30)
+    per_round = {}
+    for contender_wins in wins:
+        for round_number in contender_wins:
+            per_round[round_number] = per_round.get(round_number, 0) + 1
+    assert per_round == {round_number: 1 for round_number in range(rounds)}
+
+
+def _store_contender(barrier, results, env, rounds, index):
+    import os
+
+    os.environ.update(env)
+    from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
+    from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import LockHeldError
+
+    store = AuditStore(_RetryingClient(boto3.client("dynamodb", region_name="us-east-1")), STATE_TABLE, AUDIT_TABLE)
+    won = []
+    for round_number in range(rounds):
+        barrier.wait()
+        try:
+            store.acquire_lock("round-%d" % round_number, "contender-%d" % index)
+            won.append(round_number)
+        except LockHeldError:
+            pass
+    results.put(won)
+
+
+class _RetryingClient:
+    """The store calls client methods with aws_retry=True (AWSRetry's wrapper); plain boto3 does not take it."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        method = getattr(self._client, name)
+
+        def call(aws_retry=False, **kwargs):
+            return method(**kwargs)
+
+        return call
+
+
+def test_an_expired_lease_is_taken_over_and_recorded(tables, tmp_path):
+    crashed = start(tmp_path, lock_lease_seconds=1)["operation"]["operation_id"]
+    time.sleep(2.2)
+    taker = start(tmp_path)
+    assert taker["outcome"] == "started" and taker["lock_taken_over_from"] == crashed
+    new_id = taker["operation"]["operation_id"]
+    result = run(tmp_path,
+                 ("events", dict(action="get", operation_id=new_id, include_events=True)),
+                 ("crashed run wakes up", dict(action="step", operation_id=crashed, step="preflight", step_status="succeeded")))
+    assert result.result("events")["events"][0]["details"]["lock_taken_over_from"] == crashed
+    woken = result.result("crashed run wakes up")
+    assert woken["failed"] and "is locked by operation '%s'" % new_id in woken["msg"]
+
+
+def test_release_lock_only_by_its_holder_unless_forced(tables, tmp_path):
+    holder = start(tmp_path)["operation"]["operation_id"]
+    result = run(tmp_path,
+                 ("not the holder", dict(action="release_lock", target="dev-app", operation_id="someone-else")),
+                 ("no holder named", dict(action="release_lock", target="dev-app")),
+                 ("forced", dict(action="release_lock", target="dev-app", force=True)),
+                 ("again", dict(action="release_lock", target="dev-app", force=True)))
+    assert result.result("not the holder")["changed"] is False
+    assert result.result("no holder named")["msg"] == "action=release_lock needs operation_id (the holder), or force=true to clear anyone's lock"
+    assert result.result("forced")["changed"] is True and result.result("again")["changed"] is False
+    assert start(tmp_path)["outcome"] == "started", "the target is free again after %s's lock was cleared" % holder
+
+
+def test_secrets_in_details_never_reach_the_tables_or_output(tables, tmp_path):
+    operation_id = start(tmp_path)["operation"]["operation_id"]
+    secret = "Sup3r-S3cret-Value"
+    result = run(tmp_path,
+                 ("redacted", dict(action="step", operation_id=operation_id, step="db_users", step_status="succeeded",
+                                   details={"master_password": secret, "users": [{"name": "app", "password": secret}],
+                                            "master_secret_id": "aurora-restore/dev/master"})),
+                 ("refused", dict(action="step", operation_id=operation_id, step="reset_password", step_status="succeeded",
+                                  details={"api_token": secret}, on_secret="fail")))
+    redacted = result.result("redacted")
+    assert sorted(redacted["redacted_keys"]) == ["master_password", "users[0].password"]
+    assert result.result("refused")["msg"] == (
+        "details must not hold secrets; refusing keys: api_token (pass a reference such as a secret id instead)")
+    stored = json.dumps(raw_items(tables, AUDIT_TABLE)) + json.dumps(raw_items(tables, STATE_TABLE))
+    assert secret not in stored and secret not in result.output
+    assert "aurora-restore/dev/master" in stored, "references to secrets are kept"
+    assert "reset_password" not in stored, "a refused call writes nothing"
+
+
+def test_list_recent_operations_of_a_target(tables, tmp_path):
+    ids = []
+    for _ in range(3):
+        operation_id = start(tmp_path)["operation"]["operation_id"]
+        ids.append(operation_id)
+        run(tmp_path, ("f", dict(action="finish", operation_id=operation_id, status="SUCCEEDED")))
+    start(tmp_path, target="other")
+    listed = run(tmp_path,
+                 ("two", dict(action="list", target="dev-app", limit=2)),
+                 ("running", dict(action="list", list_status="RUNNING"))).tasks()
+    assert [operation["operation_id"] for operation in listed[0][1]["operations"]] == ids[::-1][:2]
+    assert [operation["target"] for operation in listed[1][1]["operations"]] == ["other"]
+    assert listed[0][1]["changed"] is False
+
+
+def test_check_mode_writes_nothing(tables, tmp_path):
+    result = run(tmp_path, ("start", dict(action="start", target="dev-app")), check=True)
+    planned = result.result("start")
+    assert planned["changed"] is True and planned["outcome"] == "started"
+    assert raw_items(tables, STATE_TABLE) == [] and raw_items(tables, AUDIT_TABLE) == []
+    operation_id = start(tmp_path)["operation"]["operation_id"]
+    before = raw_items(tables, STATE_TABLE), raw_items(tables, AUDIT_TABLE)
+    checked = run(tmp_path,
+                  ("step", dict(action="step", operation_id=operation_id, step="preflight", step_status="started")),
+                  ("finish", dict(action="finish", operation_id=operation_id, status="FAILED")), check=True)
+    assert checked.result("step")["changed"] and checked.result("finish")["changed"]
+    assert (raw_items(tables, STATE_TABLE), raw_items(tables, AUDIT_TABLE)) == before
+
+
+def test_missing_table_is_named(aws_env, tmp_path):
+    result = run(tmp_path, ("start", dict(action="start", target="dev-app", state_table="no-such-table")))
+    assert result.result("start")["msg"] == (
+        "DynamoDB table 'no-such-table' does not exist in this region: create it with playbooks/bootstrap.yml or fix the table name")
+
+
+def test_wrong_key_schema_is_explained(aws_env, tmp_path):
+    create_audit_tables(audit_table="flat-audit", state_table="aurora-restore-state")
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName="wrong-audit", KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    result = run(tmp_path, ("start", dict(action="start", target="dev-app", audit_table="wrong-audit")))
+    assert result.result("start")["msg"] == (
+        "DynamoDB table 'wrong-audit' has key schema HASH=event_id; expected HASH=operation_id, RANGE=timestamp, all of type S")
+    assert raw_items(client, STATE_TABLE) == []
+
+
+@pytest.mark.parametrize("options,message", [
+    (dict(action="start", target="dev app"), "invalid target 'dev app': use 1-200 letters, digits and . _ : / -, starting with a letter or digit"),
+    (dict(action="start"), "action is start but all of the following are missing: target"),
+    (dict(action="launch", target="x"), "value of action must be one of: start, step, finish, get, list, release_lock, got: launch"),
+    (dict(action="step", operation_id="op", step="Copy Snapshot", step_status="started"),
+     "invalid step name 'Copy Snapshot': use lower-case letters, digits and _, starting with a letter"),
+    (dict(action="step", operation_id="op", step="copy", step_status="done"),
+     "value of step_status must be one of: started, succeeded, failed, skipped, got: done"),
+    (dict(action="step", operation_id="no-such-op", step="copy", step_status="started"),
+     "operation 'no-such-op' does not exist in table 'aurora-restore-state'"),
+    (dict(action="finish", operation_id="op;drop", status="SUCCEEDED"),
+     "invalid operation_id 'op;drop': use 1-128 letters, digits and . _ : -, starting with a letter or digit"),
+    (dict(action="start", target="dev", lock_lease_seconds=0), "lock_lease_seconds must be at least 1, got 0"),
+    (dict(action="start", target="dev", details="not-a-dict"), "argument 'details' is of type str and we were unable to convert to dict"),
+    (dict(action="get", operation_id="missing-op"), "operation 'missing-op' not found in table 'aurora-restore-state'"),
+])
+def test_bad_arguments_give_one_line_and_change_nothing(tables, tmp_path, options, message):
+    outcome = run(tmp_path, ("bad", options)).result("bad")
+    assert outcome["failed"] and outcome["msg"].startswith(message), outcome["msg"]
+    assert "\n" not in outcome["msg"]
+    assert raw_items(tables, STATE_TABLE) == [] and raw_items(tables, AUDIT_TABLE) == []
