@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import re
-import time
 import uuid
 
 try:
@@ -367,7 +366,8 @@ class AuditStore:
     def start(self, target, operation_id=None, environment=None, details=None, check_mode=False):
         """Start a new operation or resume an unfinished one, under the target's lock.
 
-        Returns (record, outcome) where outcome is `started`, `resumed` or `already_succeeded`.
+        Returns (record, outcome, lock, taken_over): outcome is `started`, `resumed` or `already_succeeded`
+        (then lock is None); taken_over is the expired lock this start took over, if any.
         """
         now = self.clock()
         existing = self.get_operation(operation_id) if operation_id else None
@@ -376,13 +376,13 @@ class AuditStore:
                 "operation %r belongs to target %r, not %r" % (operation_id, existing.get("target"), target)
             )
         if existing and existing.get("status") == "SUCCEEDED":
-            return existing, "already_succeeded"
+            return existing, "already_succeeded", None, None
         operation_id = operation_id or new_operation_id(target, now)
         lock, taken_over = self.acquire_lock(target, operation_id, check_mode=check_mode)
         if check_mode:
             planned = existing or {"operation_id": operation_id, "target": target, "environment": environment,
                                    "status": "RUNNING", "steps": {}, "step_order": [], "attempt": 1}
-            return planned, "resumed" if existing else "started"
+            return planned, "resumed" if existing else "started", lock, taken_over
         try:
             if existing:
                 sequence, record = self._next_sequence(
@@ -393,7 +393,7 @@ class AuditStore:
                 )
                 self._put_event(operation_id, sequence, now, "operation_resumed", target, status="RUNNING",
                                 details=self._takeover_details(taken_over, details))
-                return record, "resumed"
+                return record, "resumed", lock, taken_over
             record = {
                 "operation_id": operation_id,
                 "item_type": "operation",
@@ -412,7 +412,7 @@ class AuditStore:
                        ConditionExpression="attribute_not_exists(operation_id)")
             self._put_event(operation_id, 1, now, "operation_started", target, status="RUNNING",
                             details=self._takeover_details(taken_over, details))
-            return record, "started"
+            return record, "started", lock, taken_over
         except Exception:
             # Never keep a target locked by an operation that failed to start.
             self.release_lock(target, operation_id)

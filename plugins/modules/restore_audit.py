@@ -29,7 +29,7 @@ description:
     Timestamps are UTC ISO-8601 with microseconds; the audit range key adds a per-operation sequence number so the
     order of events is stable.
 author:
-  - dbops.aurora_restore contributors
+  - dbops platform team (@dbops)
 options:
   action:
     description: What to do.
@@ -351,10 +351,9 @@ def run(module, store):
         store.check_tables()
 
     if action == "start":
-        record, outcome = store.start(params["target"], params["operation_id"], params["environment"], details, check_mode)
+        record, outcome, lock, taken_over = store.start(params["target"], params["operation_id"], params["environment"], details, check_mode)
         result.update(changed=outcome != "already_succeeded", outcome=outcome)
-        if outcome != "already_succeeded":
-            lock, taken_over = store.acquire_lock(params["target"], record["operation_id"], check_mode=True)
+        if lock:
             result["lock"] = {key: lock[key] for key in ("holder_operation_id", "acquired_at", "lease_expires_at")}
             if taken_over:
                 result["lock_taken_over_from"] = taken_over["holder_operation_id"]

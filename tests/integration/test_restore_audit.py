@@ -55,8 +55,8 @@ def test_full_operation_is_recorded_in_order(tables, tmp_path):
     tasks = []
     for step in PIPELINE:
         tasks.append(("%s started" % step, dict(action="step", operation_id=operation_id, step=step, step_status="started")))
-        tasks.append(("%s done" % step, dict(action="step", operation_id=operation_id, step=step, step_status="succeeded",
-                                              details={"seconds": 1.5, "ids": ["a", "b"]})))
+        done = dict(action="step", operation_id=operation_id, step=step, step_status="succeeded", details={"seconds": 1.5, "ids": ["a", "b"]})
+        tasks.append(("%s done" % step, done))
     tasks.append(("finish", dict(action="finish", operation_id=operation_id, status="SUCCEEDED")))
     tasks.append(("get", dict(action="get", operation_id=operation_id, include_events=True, pipeline_steps=PIPELINE)))
     result = run(tmp_path, *tasks)
@@ -134,7 +134,7 @@ def _race_for_lock(barrier, results, env):
     from helpers.ansible_run import ansible_env
 
     playbook_command = str(Path(sys.executable).with_name("ansible-playbook"))
-    proc = subprocess.run([playbook_command, "-i", "localhost,", env["RACE_PLAYBOOK"]], capture_output=True, text=True, env=ansible_env())
+    proc = subprocess.run([playbook_command, "-i", "localhost,", env["RACE_PLAYBOOK"]], capture_output=True, text=True, env=ansible_env(), check=False)
     results.put(json.loads(proc.stdout[proc.stdout.find("{"):]))
 
 
@@ -148,10 +148,10 @@ def test_two_concurrent_processes_cannot_both_take_the_lock(tables, tmp_path):
     env["RACE_PLAYBOOK"] = str(playbook)
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(2), context.Queue()
-    contenders = [context.Process(target=_race_for_lock, args=(barrier, results, env)) for _ in range(2)]
+    contenders = [context.Process(target=_race_for_lock, args=(barrier, results, env)) for dummy in range(2)]
     for contender in contenders:
         contender.start()
-    reports = [results.get(timeout=120) for _ in contenders]
+    reports = [results.get(timeout=120) for dummy in contenders]
     for contender in contenders:
         contender.join(timeout=30)
     outcomes = [report["plays"][0]["tasks"][0]["hosts"]["localhost"] for report in reports]
@@ -175,7 +175,7 @@ def test_store_level_race_many_rounds(tables):
     contenders = [context.Process(target=_store_contender, args=(barrier, results, env, rounds, index)) for index in range(2)]
     for contender in contenders:
         contender.start()
-    wins = [results.get(timeout=120) for _ in contenders]
+    wins = [results.get(timeout=120) for dummy in contenders]
     for contender in contenders:
         contender.join(timeout=30)
     per_round = {}
@@ -267,7 +267,7 @@ def test_secrets_in_details_never_reach_the_tables_or_output(tables, tmp_path):
 
 def test_list_recent_operations_of_a_target(tables, tmp_path):
     ids = []
-    for _ in range(3):
+    for dummy in range(3):
         operation_id = start(tmp_path)["operation"]["operation_id"]
         ids.append(operation_id)
         run(tmp_path, ("f", dict(action="finish", operation_id=operation_id, status="SUCCEEDED")))
@@ -332,3 +332,40 @@ def test_bad_arguments_give_one_line_and_change_nothing(tables, tmp_path, option
     assert outcome["failed"] and outcome["msg"].startswith(message), outcome["msg"]
     assert "\n" not in outcome["msg"]
     assert raw_items(tables, STATE_TABLE) == [] and raw_items(tables, AUDIT_TABLE) == []
+
+
+def _audited_operation(tmp_path, target, extra_env=None):
+    """start, one step, finish, read back: one playbook run."""
+    operation = "{{ started.operation.operation_id }}"
+    playbook = PLAY_HEADER + """
+    - dbops.aurora_restore.restore_audit: {action: start, target: %s}
+      register: started
+    - dbops.aurora_restore.restore_audit: {action: step, operation_id: "%s", step: preflight, step_status: succeeded}
+    - dbops.aurora_restore.restore_audit: {action: finish, operation_id: "%s", status: SUCCEEDED}
+    - name: get
+      dbops.aurora_restore.restore_audit: {action: get, operation_id: "%s", include_events: true}
+""" % (target, operation, operation, operation)
+    return run_playbook(playbook, tmp_path, extra_env=extra_env)
+
+
+def test_throttling_and_server_errors_are_retried(tables, aws_env, tmp_path):
+    """30 % of DynamoDB requests answer Throttling, 10 % answer 5xx; botocore's own retries are switched off
+    (AWS_MAX_ATTEMPTS=1) so only the module's jittered backoff can carry the operation through."""
+    aws_env.clear_counts()
+    assert _audited_operation(tmp_path, "calm").rc == 0
+    calm_requests = aws_env.counts()["services"]["dynamodb"]
+    aws_env.set_faults([
+        {"service": "dynamodb", "action": "*", "kind": "throttle", "rate": 0.3},
+        {"service": "dynamodb", "action": "*", "kind": "5xx", "rate": 0.1},
+    ], seed=7)
+    aws_env.clear_counts()
+    try:
+        result = _audited_operation(tmp_path, "stormy", extra_env={"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"})
+        stormy_requests = aws_env.counts()["services"]["dynamodb"]
+    finally:
+        aws_env.set_faults([])
+    assert result.rc == 0, result.output[-2000:]
+    trail = result.result("get")
+    assert trail["operation"]["status"] == "SUCCEEDED"
+    assert [event["event"] for event in trail["events"]] == ["operation_started", "step_succeeded", "operation_succeeded"]
+    assert sum(stormy_requests.values()) > sum(calm_requests.values()), (calm_requests, stormy_requests)
