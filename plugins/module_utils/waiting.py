@@ -1,0 +1,109 @@
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One polling loop for every long AWS wait (snapshot copies, restores, instances, renames, deletes).
+
+Why not the amazon.aws RDS waiters: their throttling acceptors end a wait as success, and their fixed
+attempt counts give up after 20-30 minutes, while a queued cross-region copy can take hours. This loop
+has a deadline in seconds, an interval that grows with the time already waited (so a short wait is noticed
+quickly and a long one costs few describe calls against RDS's shared ~12 requests/s), jitter so parallel
+targets do not poll in step, and it keeps a progress trail for the module's result.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+# Poll at this fraction of the time already waited: a wait is noticed within about 5 % of its length.
+DEFAULT_ELAPSED_FRACTION = 0.05
+DEFAULT_MIN_INTERVAL = 2.0
+DEFAULT_MAX_INTERVAL = 30.0
+DEFAULT_JITTER = 0.2
+PROGRESS_TRAIL_LIMIT = 50
+
+
+class WaitTimeout(Exception):
+    """The deadline passed before the resource reached the wanted state; the message names it and its last status."""
+
+    def __init__(self, message, last_status=None, progress=None):
+        super().__init__(message)
+        self.last_status = last_status
+        self.progress = progress or {}
+
+
+class WaitFailed(Exception):
+    """The resource reached a state it cannot leave towards the wanted one (e.g. `failed`, `incompatible-restore`)."""
+
+    def __init__(self, message, last_status=None):
+        super().__init__(message)
+        self.last_status = last_status
+
+
+class Observation:
+    """What one describe call saw: a status, an optional percent, and whether the wait is over."""
+
+    def __init__(self, status, done=False, failed=False, percent=None, resource=None):
+        self.status = status
+        self.done = done
+        self.failed = failed
+        self.percent = percent
+        self.resource = resource
+
+
+def next_interval(elapsed, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
+                  elapsed_fraction=DEFAULT_ELAPSED_FRACTION, jitter=DEFAULT_JITTER, rand=random.random):
+    """The pause before the next poll: a fraction of the time waited, clamped, with +/- jitter."""
+    base = min(max_interval, max(min_interval, elapsed * elapsed_fraction))
+    spread = base * jitter * (2 * rand() - 1)
+    return max(0.1, min(max_interval, base + spread))
+
+
+def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
+               elapsed_fraction=DEFAULT_ELAPSED_FRACTION, on_progress=None, clock=time.monotonic, sleep=time.sleep,
+               rand=random.random):
+    """Call `observe()` until it reports done, fails, or `timeout` seconds pass.
+
+    `observe` returns an Observation. `on_progress(report)` is called whenever the status or percent
+    changes (to log or heartbeat). Returns a report dict: waited_seconds, polls, status, percent_progress,
+    progress (status changes with elapsed seconds), resource (the last Observation's resource).
+    """
+    started = clock()
+    trail = []
+    polls = 0
+    last = None
+    while True:
+        observation = observe()
+        polls += 1
+        elapsed = clock() - started
+        if last is None or (observation.status, observation.percent) != (last.status, last.percent):
+            trail.append({"elapsed_seconds": round(elapsed, 1), "status": observation.status, "percent_progress": observation.percent})
+            del trail[:-PROGRESS_TRAIL_LIMIT]
+            if on_progress:
+                on_progress(_report(elapsed, polls, observation, trail))
+        last = observation
+        if observation.failed:
+            raise WaitFailed("%s reached status %r, which cannot become the one waited for" % (what, observation.status), observation.status)
+        if observation.done:
+            return _report(elapsed, polls, observation, trail)
+        remaining = timeout - elapsed
+        if remaining <= 0:
+            percent = "" if observation.percent is None else ", %s%% done" % observation.percent
+            raise WaitTimeout(
+                "timed out after %ds waiting for %s (last status %r%s)" % (int(elapsed), what, observation.status, percent),
+                observation.status,
+                _report(elapsed, polls, observation, trail),
+            )
+        sleep(min(remaining, next_interval(elapsed, min_interval, max_interval, elapsed_fraction, rand=rand)))
+
+
+def _report(elapsed, polls, observation, trail):
+    return {
+        "waited_seconds": round(elapsed, 1),
+        "polls": polls,
+        "status": observation.status,
+        "percent_progress": observation.percent,
+        "progress": list(trail),
+        "resource": observation.resource,
+    }

@@ -1,0 +1,78 @@
+import pytest
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import waiting
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
+
+
+class FakeTime:
+    """A clock that only moves when the loop sleeps, so waits of hours run instantly."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def copying_until(fake, done_at, percent_every=None):
+    def observe():
+        if fake.now >= done_at:
+            return Observation("available", done=True, percent=100, resource={"id": "snap"})
+        percent = int(100 * fake.now / done_at) // 10 * 10
+        return Observation("copying", percent=percent)
+    return observe
+
+
+def test_waits_until_done_and_reports_progress():
+    fake = FakeTime()
+    seen = []
+    report = waiting.wait_until(copying_until(fake, 600), "snapshot s", timeout=3600, clock=fake.clock, sleep=fake.sleep,
+                                on_progress=seen.append, rand=lambda: 0.5)
+    assert report["status"] == "available" and report["percent_progress"] == 100
+    assert report["resource"] == {"id": "snap"}
+    assert [step["status"] for step in report["progress"]][-1] == "available"
+    assert [step["percent_progress"] for step in report["progress"][:-1]] == sorted(step["percent_progress"] for step in report["progress"][:-1])
+    assert len(seen) == len(report["progress"])
+    # Noticed within the interval cap of the real finish.
+    assert 600 <= report["waited_seconds"] <= 600 + waiting.DEFAULT_MAX_INTERVAL
+
+
+def test_interval_grows_with_elapsed_time_within_bounds():
+    assert waiting.next_interval(0, rand=lambda: 0.5) == waiting.DEFAULT_MIN_INTERVAL
+    assert waiting.next_interval(200, rand=lambda: 0.5) == pytest.approx(10.0)
+    assert waiting.next_interval(10 ** 6, rand=lambda: 0.5) == waiting.DEFAULT_MAX_INTERVAL
+    jittered = {round(waiting.next_interval(200, rand=lambda value=value: value), 2) for value in (0.0, 1.0)}
+    assert jittered == {8.0, 12.0}
+
+
+def test_long_waits_cost_few_polls():
+    fake = FakeTime()
+    report = waiting.wait_until(copying_until(fake, 4 * 3600), "snapshot s", timeout=6 * 3600, clock=fake.clock, sleep=fake.sleep)
+    polls_per_minute = report["polls"] / (report["waited_seconds"] / 60)
+    assert polls_per_minute < 2.5, "a 4 h copy costs about two describe calls a minute, got %.2f" % polls_per_minute
+
+
+def test_timeout_names_the_resource_and_its_last_status():
+    fake = FakeTime()
+    with pytest.raises(waiting.WaitTimeout) as raised:
+        waiting.wait_until(copying_until(fake, 10 ** 6), "snapshot 'dbops-copy'", timeout=120, clock=fake.clock, sleep=fake.sleep)
+    assert str(raised.value).startswith("timed out after 120s waiting for snapshot 'dbops-copy' (last status 'copying', 0% done)")
+    assert raised.value.last_status == "copying"
+    assert fake.now == 120, "the last sleep is cut to the deadline"
+
+
+def test_a_terminal_failure_status_ends_the_wait():
+    with pytest.raises(waiting.WaitFailed, match="cluster 'x' reached status 'incompatible-restore'"):
+        waiting.wait_until(lambda: Observation("incompatible-restore", failed=True), "cluster 'x'", timeout=60,
+                           clock=FakeTime().clock, sleep=FakeTime().sleep)
+
+
+def test_already_done_needs_one_poll_and_no_sleep():
+    fake = FakeTime()
+    report = waiting.wait_until(lambda: Observation("available", done=True), "x", timeout=10, clock=fake.clock, sleep=fake.sleep)
+    assert report["polls"] == 1 and fake.sleeps == []
