@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""AWS clients with the collection's retry policy.
+
+RDS allows about 12 requests a second per account and region, shared with everyone else using it:
+every call backs off with jitter on throttling and on transient server errors, and gives up only
+after a budget long enough to ride out a busy minute.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# Codes AWSRetry does not retry by default, that RDS, KMS and Secrets Manager use for "try again".
+TRANSIENT_ERROR_CODES = [
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+]
+
+RETRY = AWSRetry.jittered_backoff(retries=10, delay=2, max_delay=60, catch_extra_error_codes=TRANSIENT_ERROR_CODES)
+
+
+def aws_client(module, service, region=None):
+    """A boto3 client for `service` (in `region`, or the module's), whose calls retry with `aws_retry=True`."""
+    if region:
+        return module.client(service, region=region, retry_decorator=RETRY)
+    return module.client(service, retry_decorator=RETRY)
