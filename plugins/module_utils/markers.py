@@ -12,17 +12,20 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_ta
 CREATED_BY_KEY = "dbops:aurora_restore:created-by"
 CREATED_BY_VALUE = "dbops.aurora_restore"
 SOURCE_SNAPSHOT_KEY = "dbops:aurora_restore:source-snapshot"
+SOURCE_CLUSTER_KEY = "dbops:aurora_restore:source-cluster"
 OPERATION_ID_KEY = "dbops:aurora_restore:operation-id"
 TARGET_KEY = "dbops:aurora_restore:target"
 # A target cluster carrying this tag (any value but "false") is never deleted, replaced or swapped.
 PROTECTED_KEY = "dbops:aurora_restore:protected"
 
 
-def marker_tags(source_snapshot_arn=None, operation_id=None, target=None):
+def marker_tags(source_snapshot_arn=None, operation_id=None, target=None, source_cluster=None):
     """The collection's own markers, as an Ansible-style dict."""
     tags = {CREATED_BY_KEY: CREATED_BY_VALUE}
     if source_snapshot_arn:
         tags[SOURCE_SNAPSHOT_KEY] = source_snapshot_arn
+    if source_cluster:
+        tags[SOURCE_CLUSTER_KEY] = source_cluster
     if operation_id:
         tags[OPERATION_ID_KEY] = operation_id
     if target:

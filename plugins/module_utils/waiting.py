@@ -62,8 +62,11 @@ def next_interval(elapsed, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAU
 
 def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
                elapsed_fraction=DEFAULT_ELAPSED_FRACTION, on_progress=None, clock=time.monotonic, sleep=time.sleep,
-               rand=random.random):
+               rand=random.random, already_spent=0.0):
     """Call `observe()` until it reports done, fails, or `timeout` seconds pass.
+
+    `already_spent` is what the caller's overall budget lost before this wait (earlier waits, API calls):
+    the timeout message reports the whole budget, which is what the user configured.
 
     `observe` returns an Observation. `on_progress(report)` is called whenever the status or percent
     changes (to log or heartbeat). Returns a report dict: waited_seconds, polls, status, percent_progress,
@@ -91,7 +94,7 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
         if remaining <= 0:
             percent = "" if observation.percent is None else ", %s%% done" % observation.percent
             raise WaitTimeout(
-                "timed out after %ds waiting for %s (last status %r%s)" % (int(elapsed), what, observation.status, percent),
+                "timed out after %ds waiting for %s (last status %r%s)" % (int(round(elapsed + already_spent)), what, observation.status, percent),
                 observation.status,
                 _report(elapsed, polls, observation, trail),
             )

@@ -1,0 +1,676 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: aurora_snapshot_copy
+short_description: Select, share and copy an Aurora cluster snapshot across regions and accounts, re-encrypted, and clean up old copies
+version_added: 0.1.0
+description:
+  - Selects a source cluster snapshot, by identifier or ARN, or the newest C(available) one of a cluster and/or
+    identifier prefix and type, optionally no older than I(max_age_hours). The result says what was chosen and why.
+  - With I(state=present) (run with the B(target) account's credentials, I(region) the target region) copies it to
+    I(region), re-encrypted with I(kms_key_id), under a deterministic identifier so a rerun, or another target that
+    needs the same snapshot in the same region, reuses the copy. A snapshot in another account and another region
+    is copied in two steps (in-region in the target account, then cross-region), because Aurora cannot do both at once.
+  - When 5 cross-region copies are already in flight to the region, waits for a free slot within I(wait_timeout)
+    instead of failing.
+  - With I(state=shared) (run with the B(source) account's credentials, I(region) the source region) shares the
+    snapshot with I(share_with_account_ids), first copying an automated snapshot, or one encrypted with the default
+    C(aws/rds) key, to a manual copy encrypted with I(share_kms_key_id).
+  - With I(state=absent) deletes copies this collection made (they carry its C(dbops:aurora_restore:created-by) tag)
+    beyond the newest I(keep_newest) per source cluster, or older than I(max_age_days), or the one named by
+    I(target_snapshot_identifier). A snapshot without the tag is never deleted.
+  - Waits poll with jittered backoff, an interval that grows with the time waited (capped by I(poll_interval_max)) and
+    a deadline in seconds that may be many hours. The amazon.aws RDS waiters are not used.
+author:
+  - dbops platform team (@dbops)
+options:
+  state:
+    description:
+      - C(present) copies the snapshot to I(region); C(shared) shares it with other accounts; C(absent) deletes old copies.
+    type: str
+    choices: [present, shared, absent]
+    default: present
+  source_snapshot_identifier:
+    description:
+      - The source snapshot, an identifier in I(source_region) or an ARN (required for a snapshot shared by another account).
+      - Mutually exclusive with I(source_cluster_identifier) and I(source_snapshot_prefix).
+    type: str
+  source_cluster_identifier:
+    description: Select the newest available snapshot of this cluster.
+    type: str
+  source_snapshot_prefix:
+    description: Select the newest available snapshot whose identifier starts with this prefix.
+    type: str
+  source_snapshot_type:
+    description:
+      - The type of snapshot to select from; C(shared) are snapshots other accounts shared with this one.
+    type: str
+    choices: [manual, automated, shared, any]
+    default: any
+  max_age_hours:
+    description: Fail when the selected snapshot is older than this many hours.
+    type: float
+  source_region:
+    description:
+      - The region of the source snapshot. Defaults to the region in I(source_snapshot_identifier) when it is an ARN,
+        else to I(region).
+    type: str
+  kms_key_id:
+    description:
+      - The KMS key (id, ARN or alias) in I(region) that encrypts the copy. Required when the source is encrypted and the
+        copy crosses a region or an account.
+    type: str
+  intermediate_kms_key_id:
+    description:
+      - For a source in another account B(and) another region, the KMS key of this account in I(source_region) that
+        encrypts the in-region copy made first.
+    type: str
+  target_snapshot_identifier:
+    description:
+      - The copy's identifier. Defaults to a deterministic name made of the source's name and a hash of its ARN, the
+        target region and the key, so that the same request always names the same copy.
+      - With I(state=absent), delete only this copy.
+    type: str
+  force_copy:
+    description: Copy even when the source is already in I(region), in this account, with the wanted key.
+    type: bool
+    default: false
+  copy_tags:
+    description: Copy the source snapshot's tags to the copy (the collection's marker tags are always added).
+    type: bool
+    default: true
+  tags:
+    description: Tags for the copy.
+    type: dict
+  operation_id:
+    description: The restore operation making the copy, recorded in a marker tag.
+    type: str
+  share_with_account_ids:
+    description: With I(state=shared), the 12-digit account ids to share the snapshot with.
+    type: list
+    elements: str
+  share_kms_key_id:
+    description:
+      - With I(state=shared), the customer managed KMS key (in I(region)) for the manual copy made first when the
+        snapshot is automated or encrypted with the default C(aws/rds) key. Its key policy must let the target
+        accounts use it.
+    type: str
+  wait:
+    description: Wait until the copy is C(available).
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for a copy slot and for the copy, in all. Cross-region copies can take hours.
+    type: int
+    default: 14400
+  poll_interval_max:
+    description: The longest pause, in seconds, between two describe calls while waiting.
+    type: int
+    default: 30
+  keep_newest:
+    description: With I(state=absent), keep this many newest copies per source cluster.
+    type: int
+  max_age_days:
+    description: With I(state=absent), delete copies older than this many days.
+    type: float
+  exclude_snapshot_identifiers:
+    description: With I(state=absent), copies never to delete (for example the one just restored).
+    type: list
+    elements: str
+    default: []
+notes:
+  - Supports check mode, which returns the plan (what would be shared, copied or deleted) and changes nothing.
+  - Throttling and transient errors are retried with jittered backoff.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Copy the newest manual snapshot of production to us-west-2, re-encrypted with the target's key
+  dbops.aurora_restore.aurora_snapshot_copy:
+    region: us-west-2
+    source_region: us-east-1
+    source_cluster_identifier: production
+    source_snapshot_type: manual
+    max_age_hours: 26
+    kms_key_id: alias/aurora-restore
+    operation_id: "{{ restore_operation.operation.operation_id }}"
+  register: snapshot_copy
+
+- name: Copy an explicit snapshot by ARN, without waiting
+  dbops.aurora_restore.aurora_snapshot_copy:
+    region: us-west-2
+    source_snapshot_identifier: arn:aws:rds:us-east-1:111111111111:cluster-snapshot:production-2026-11-22
+    kms_key_id: arn:aws:kms:us-west-2:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab
+    wait: false
+
+- name: Share the newest automated snapshot with the staging account (source account credentials)
+  dbops.aurora_restore.aurora_snapshot_copy:
+    state: shared
+    region: us-east-1
+    source_cluster_identifier: production
+    source_snapshot_type: automated
+    share_with_account_ids: ["222222222222"]
+    share_kms_key_id: alias/aurora-restore-share
+  register: shared
+
+- name: In the staging account, copy the shared snapshot to us-west-2 (two steps, done by the module)
+  dbops.aurora_restore.aurora_snapshot_copy:
+    region: us-west-2
+    source_snapshot_identifier: "{{ shared.snapshot.arn }}"
+    intermediate_kms_key_id: alias/aurora-restore      # this account's key in us-east-1
+    kms_key_id: alias/aurora-restore                   # this account's key in us-west-2
+    access_key: "{{ staging_credentials.access_key }}"
+    secret_key: "{{ staging_credentials.secret_key }}"
+    session_token: "{{ staging_credentials.session_token }}"
+
+- name: Keep the three newest copies per source cluster in us-west-2, never the one just restored
+  dbops.aurora_restore.aurora_snapshot_copy:
+    state: absent
+    region: us-west-2
+    keep_newest: 3
+    max_age_days: 14
+    exclude_snapshot_identifiers: ["{{ snapshot_copy.snapshot.identifier }}"]
+"""
+
+RETURN = r"""
+source_snapshot:
+  description: The selected source snapshot and why it was chosen.
+  returned: when state is present or shared
+  type: dict
+  contains:
+    identifier:
+      description: Its identifier.
+      type: str
+    arn:
+      description: Its ARN.
+      type: str
+    cluster_identifier:
+      description: The cluster it was taken from.
+      type: str
+    create_time:
+      description: When it was taken (UTC).
+      type: str
+    age_hours:
+      description: Its age in hours.
+      type: float
+    type:
+      description: manual, automated or shared (from this account's point of view).
+      type: str
+    encrypted:
+      description: Whether it is encrypted.
+      type: bool
+    kms_key_id:
+      description: Its KMS key.
+      type: str
+    selected_because:
+      description: Why it was chosen.
+      type: str
+      sample: newest of 3 available snapshot(s) matching source_cluster_identifier='production', source_snapshot_type=manual
+snapshot:
+  description:
+    - With I(state=present), the copy in I(region) (or the source itself when no copy was needed); with I(state=shared),
+      the snapshot that was shared.
+  returned: when state is present or shared
+  type: dict
+  contains:
+    identifier:
+      description: Its identifier.
+      type: str
+    arn:
+      description: Its ARN (restore from this).
+      type: str
+    status:
+      description: Its status.
+      type: str
+    percent_progress:
+      description: How much of the copy is done.
+      type: int
+    region:
+      description: Its region.
+      type: str
+    reused:
+      description: True when an existing copy was found and reused instead of starting a new one.
+      type: bool
+copy_needed:
+  description: False when the source is already in I(region), in this account, with the wanted key.
+  returned: when state=present
+  type: bool
+intermediate_snapshot:
+  description: The in-region copy made first for a source in another account and region.
+  returned: when that two-step copy was needed
+  type: dict
+wait:
+  description: How the wait went, waited_seconds, polls, the last status and percent, and the status changes with elapsed seconds.
+  returned: when the module waited
+  type: dict
+waited_for_copy_slot_seconds:
+  description: Seconds spent waiting because 5 cross-region copies were already in flight to I(region).
+  returned: when state=present
+  type: float
+shared_with:
+  description: The account ids the snapshot is shared with now.
+  returned: when state=shared
+  type: list
+  elements: str
+shared_added:
+  description: The account ids this run added.
+  returned: when state=shared
+  type: list
+  elements: str
+deleted:
+  description: The copies deleted (or that would be, in check mode), with identifier, create time and age.
+  returned: when state=absent
+  type: list
+  elements: dict
+kept:
+  description: The collection's copies kept.
+  returned: when state=absent
+  type: list
+  elements: str
+plan:
+  description: What the module does, or would do in check mode, in order.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import datetime
+import re
+
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import snapshots as snap
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import SnapshotError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_until
+
+MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+
+
+class Deadline:
+    """One budget of seconds for everything the module waits for (a copy slot, then the copy)."""
+
+    def __init__(self, seconds):
+        self.started = datetime.datetime.now(datetime.timezone.utc)
+        self.expires = self.started + datetime.timedelta(seconds=seconds)
+
+    def spent(self):
+        return (datetime.datetime.now(datetime.timezone.utc) - self.started).total_seconds()
+
+    def remaining(self):
+        return max(0.0, (self.expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
+class SnapshotCopier:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.region = module.region
+        self.plan = []
+        self.result = {"changed": False, "plan": self.plan}
+        self.deadline = Deadline(self.params["wait_timeout"])
+        self._clients = {}
+        self._account_id = None
+
+    # ---- AWS access ----------------------------------------------------------------------------
+    def rds(self, region):
+        if region not in self._clients:
+            self._clients[region] = aws_client(self.module, "rds", region=region)
+        return self._clients[region]
+
+    @property
+    def account_id(self):
+        if self._account_id is None:
+            self._account_id = aws_client(self.module, "sts").get_caller_identity(aws_retry=True)["Account"]
+        return self._account_id
+
+    def now(self):
+        return datetime.datetime.now(datetime.timezone.utc)
+
+    def check_kms_key(self, key_id, region, option):
+        """The key must exist in `region`: name the option and region when it does not."""
+        arn_region = key_id.split(":")[3] if key_id.startswith("arn:") and len(key_id.split(":")) > 3 else None
+        if arn_region and arn_region != region:
+            raise SnapshotError("%s %r is a key in %s; the copy in %s needs a KMS key in %s" % (option, key_id, arn_region, region, region))
+        try:
+            return aws_client(self.module, "kms", region=region).describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]["Arn"]
+        except botocore.exceptions.ClientError as error:
+            if snap.error_code(error) in ("NotFoundException", "InvalidArnException"):
+                raise SnapshotError("%s %r is not a KMS key in %s (account %s)" % (option, key_id, region, self.account_id))
+            raise
+
+    # ---- selection -----------------------------------------------------------------------------
+    def source_region(self):
+        identifier = self.params["source_snapshot_identifier"]
+        arn = snap.parse_snapshot_arn(identifier) if identifier else None
+        if arn and self.params["source_region"] and self.params["source_region"] != arn[0]:
+            raise SnapshotError("source_region %r contradicts the region %r of source_snapshot_identifier" % (self.params["source_region"], arn[0]))
+        return arn[0] if arn else (self.params["source_region"] or self.region)
+
+    def select_source(self):
+        region = self.source_region()
+        client = self.rds(region)
+        identifier = self.params["source_snapshot_identifier"]
+        if identifier:
+            found = snap.get_snapshot(client, identifier)
+            if not found:
+                raise SnapshotError("source snapshot %r not found in %s (account %s)" % (identifier, region, self.account_id))
+            if found.get("Status") != "available":
+                raise SnapshotError("source snapshot %r is %r, not available" % (identifier, found.get("Status")))
+            age = snap.age_hours(found, self.now(), digits=None)
+            limit = self.params["max_age_hours"]
+            if limit is not None and age is not None and age > limit:
+                raise SnapshotError("source snapshot %r is %.1f h old: older than max_age_hours=%s" % (identifier, age, limit))
+            chosen, why = found, "named by source_snapshot_identifier"
+        else:
+            kind = self.params["source_snapshot_type"]
+            candidates = snap.list_snapshots(client, kind, self.params["source_cluster_identifier"])
+            chosen, why = snap.choose_latest(
+                candidates, self.account_id, self.now(), cluster=self.params["source_cluster_identifier"],
+                prefix=self.params["source_snapshot_prefix"], kind=kind, max_age_hours=self.params["max_age_hours"], region=region,
+            )
+        self.result["source_snapshot"] = snap.describe(chosen, self.now(), self.account_id, why)
+        return chosen, region
+
+    # ---- copying -------------------------------------------------------------------------------
+    def copy(self, source, source_region, destination_region, kms_key_id, identifier, original, describe_as):
+        """Copy `source` into `destination_region` as `identifier`, or reuse that copy; wait unless told not to.
+
+        Returns the snapshot dict (planned in check mode) and whether it was reused.
+        """
+        client = self.rds(destination_region)
+        original_arn = original["DBClusterSnapshotArn"]
+        existing = snap.get_snapshot(client, identifier)
+        if existing:
+            if not snap.copy_is_ours_for(existing, original_arn):
+                raise SnapshotError(
+                    "snapshot %r already exists in %s but is not this collection's copy of %s; set target_snapshot_identifier to another name"
+                    % (identifier, destination_region, original_arn)
+                )
+            self.plan.append("reuse %s %r in %s (%s)" % (describe_as, identifier, destination_region, existing.get("Status")))
+            return self.finish_copy(client, existing, describe_as), True
+        action = "copy %s to %s as %r" % (source.get("DBClusterSnapshotArn") or source["DBClusterSnapshotIdentifier"], destination_region, identifier)
+        if kms_key_id:
+            action += " encrypted with %s" % kms_key_id
+        self.plan.append(action)
+        if self.module.check_mode:
+            self.result["changed"] = True
+            return {"DBClusterSnapshotIdentifier": identifier, "Status": "planned", "DBClusterSnapshotArn": None}, False
+        params = dict(
+            SourceDBClusterSnapshotIdentifier=source["DBClusterSnapshotArn"],
+            TargetDBClusterSnapshotIdentifier=identifier,
+            Tags=self.copy_tags(source, original),
+        )
+        if kms_key_id:
+            params["KmsKeyId"] = kms_key_id
+        if source_region != destination_region:
+            params["SourceRegion"] = source_region  # boto3 signs the PreSignedUrl AWS needs from this
+        started = self.start_copy(client, params, destination_region, cross_region=source_region != destination_region)
+        if started is None:  # another run created the same copy a moment ago: reuse it
+            return self.copy(source, source_region, destination_region, kms_key_id, identifier, original, describe_as)
+        self.result["changed"] = True
+        return self.finish_copy(client, started, describe_as), False
+
+    def copy_tags(self, source, original):
+        tags = {}
+        if self.params["copy_tags"]:
+            tags.update(markers.tags_dict(original.get("TagList")))
+            tags = {key: value for key, value in tags.items() if not key.startswith("dbops:aurora_restore:")}
+        tags.update(self.params["tags"] or {})
+        return markers.with_markers(tags, source_snapshot_arn=original["DBClusterSnapshotArn"], operation_id=self.params["operation_id"],
+                                    source_cluster=original.get("DBClusterIdentifier"))
+
+    def start_copy(self, client, params, region, cross_region):
+        """CopyDBClusterSnapshot, waiting for a free slot while 5 cross-region copies are in flight."""
+        slot_wait_started = self.now()
+        outcome = {}
+
+        def try_copy():
+            try:
+                outcome["snapshot"] = client.copy_db_cluster_snapshot(aws_retry=True, **params)["DBClusterSnapshot"]
+                return Observation("copy-started", done=True)
+            except botocore.exceptions.ClientError as error:
+                code = snap.error_code(error)
+                if code == "DBClusterSnapshotAlreadyExistsFault":
+                    outcome["snapshot"] = None
+                    return Observation("already-exists", done=True)
+                if code in ("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault") and cross_region and self.copies_in_flight(client) >= MAX_CROSS_REGION_COPIES_IN_FLIGHT:
+                    return Observation("waiting-for-copy-slot")
+                raise
+
+        try:
+            wait_until(try_copy, "a free cross-region copy slot in %s (%d copies in flight)" % (region, MAX_CROSS_REGION_COPIES_IN_FLIGHT),
+                       self.deadline.remaining(), max_interval=self.params["poll_interval_max"], already_spent=self.deadline.spent())
+        finally:
+            self.result["waited_for_copy_slot_seconds"] = round((self.now() - slot_wait_started).total_seconds(), 1)
+        return outcome["snapshot"]
+
+    def copies_in_flight(self, client):
+        return len([item for item in snap.list_snapshots(client, "manual") if item.get("Status") == "copying"])
+
+    def finish_copy(self, client, snapshot, describe_as):
+        if not self.params["wait"] or snapshot.get("Status") == "available":
+            return snapshot
+        identifier = snapshot["DBClusterSnapshotIdentifier"]
+
+        def observe():
+            current = snap.get_snapshot(client, identifier)
+            if current is None:
+                return Observation("deleted", failed=True)
+            status = current.get("Status")
+            return Observation(status, done=status == "available", failed=status in snap.FAILED_STATUSES,
+                               percent=current.get("PercentProgress"), resource=current)
+
+        report = wait_until(observe, "%s %r" % (describe_as, identifier), self.deadline.remaining(),
+                            max_interval=self.params["poll_interval_max"], already_spent=self.deadline.spent())
+        resource = report.pop("resource")
+        self.result.setdefault("waits", []).append(dict(report, snapshot=identifier))
+        self.result["wait"] = report
+        return resource
+
+    def snapshot_facts(self, snapshot, region, reused):
+        if snapshot.get("Status") == "planned":
+            return {"identifier": snapshot["DBClusterSnapshotIdentifier"], "status": "planned", "region": region, "reused": False, "arn": None}
+        facts = snap.describe(snapshot, self.now(), self.account_id)
+        facts.update(region=region, reused=reused)
+        return facts
+
+    def run_present(self):
+        source, source_region = self.select_source()
+        source_arn = source["DBClusterSnapshotArn"]
+        arn_region, source_account, dummy = snap.parse_snapshot_arn(source_arn)
+        cross_region = source_region != self.region
+        cross_account = source_account != self.account_id
+        encrypted = bool(source.get("StorageEncrypted"))
+        kms_key_id = self.params["kms_key_id"]
+        if encrypted and (cross_region or cross_account) and not kms_key_id:
+            raise SnapshotError(
+                "source snapshot %r is encrypted and the copy crosses %s: set kms_key_id to a KMS key of account %s in %s"
+                % (source["DBClusterSnapshotIdentifier"], "regions" if cross_region else "accounts", self.account_id, self.region)
+            )
+        if cross_account and encrypted and snap.is_default_key(source.get("KmsKeyId")):
+            raise SnapshotError(
+                "source snapshot %r is encrypted with the default aws/rds key of account %s, which other accounts cannot use: "
+                "share a copy encrypted with a customer managed key (state=shared with share_kms_key_id)" % (source_arn, source_account)
+            )
+        kms_arn = self.check_kms_key(kms_key_id, self.region, "kms_key_id") if kms_key_id else None
+        needs_copy = cross_region or cross_account or self.params["force_copy"] or (kms_arn and kms_arn != source.get("KmsKeyId"))
+        self.result["copy_needed"] = bool(needs_copy)
+        if not needs_copy:
+            self.plan.append("no copy needed: %s is already in %s, in account %s, with the wanted key" % (source_arn, self.region, self.account_id))
+            self.result["snapshot"] = self.snapshot_facts(source, self.region, reused=True)
+            return
+
+        copy_source, copy_source_region = source, source_region
+        if cross_region and cross_account:
+            # Aurora cannot copy across accounts and regions at once: copy in-region into this account first.
+            intermediate_key = self.params["intermediate_kms_key_id"]
+            if encrypted and not intermediate_key:
+                raise SnapshotError(
+                    "source snapshot %r is in account %s and region %s: Aurora copies a shared snapshot only within its region first; "
+                    "set intermediate_kms_key_id to a KMS key of account %s in %s" % (source_arn, source_account, source_region, self.account_id, source_region)
+                )
+            intermediate_arn = self.check_kms_key(intermediate_key, source_region, "intermediate_kms_key_id") if intermediate_key else None
+            identifier = snap.copy_identifier(source_arn, source_region, intermediate_arn)
+            intermediate, reused = self.copy(source, source_region, source_region, intermediate_arn, identifier, source, "in-region copy")
+            self.result["intermediate_snapshot"] = self.snapshot_facts(intermediate, source_region, reused)
+            if not self.module.check_mode and intermediate.get("Status") != "available":
+                self.result["snapshot"] = None
+                return  # wait=false: the cross-region copy starts on a later run, once this one is available
+            copy_source, copy_source_region = intermediate, source_region
+        identifier = self.params["target_snapshot_identifier"] or snap.copy_identifier(source_arn, self.region, kms_arn)
+        copied, reused = self.copy(copy_source, copy_source_region, self.region, kms_arn, identifier, source, "snapshot copy")
+        self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
+
+    # ---- sharing -------------------------------------------------------------------------------
+    def run_shared(self):
+        accounts = self.params["share_with_account_ids"]
+        bad = [account for account in accounts if not _ACCOUNT_RE.match(account)]
+        if bad:
+            raise SnapshotError("share_with_account_ids must be 12-digit account ids; got %s" % ", ".join(repr(account) for account in bad))
+        source, source_region = self.select_source()
+        if source_region != self.region:
+            raise SnapshotError("state=shared works in the snapshot's own region: set region to %s" % source_region)
+        kind = snap.snapshot_type(source, self.account_id)
+        if kind == "shared":
+            raise SnapshotError("snapshot %r belongs to another account; share it with that account's credentials" % source["DBClusterSnapshotArn"])
+        to_share = source
+        default_key = bool(source.get("StorageEncrypted")) and snap.is_default_key(source.get("KmsKeyId"))
+        if kind == "automated" or default_key:
+            share_key = self.params["share_kms_key_id"]
+            if default_key and not share_key:
+                raise SnapshotError(
+                    "snapshot %r is encrypted with the default aws/rds key, which cannot be shared: set share_kms_key_id to a customer "
+                    "managed key whose policy lets accounts %s use it, and a re-encrypted manual copy is shared instead"
+                    % (source["DBClusterSnapshotIdentifier"], ", ".join(accounts))
+                )
+            share_arn = self.check_kms_key(share_key, self.region, "share_kms_key_id") if share_key else None
+            identifier = snap.copy_identifier(source["DBClusterSnapshotArn"], self.region, share_arn or source.get("KmsKeyId"), prefix="dbops-share")
+            why = "automated snapshots cannot be shared" if kind == "automated" else "default-key snapshots cannot be shared"
+            self.plan.append("copy to a manual snapshot first (%s)" % why)
+            to_share, reused = self.copy(source, self.region, self.region, share_arn, identifier, source, "manual copy")
+            if not self.module.check_mode and to_share.get("Status") != "available":
+                raise SnapshotError("manual copy %r is %r; run again once it is available (or with wait=true)"
+                                    % (identifier, to_share.get("Status")))
+        identifier = to_share["DBClusterSnapshotIdentifier"]
+        current = [] if to_share.get("Status") == "planned" else snap.restore_accounts(self.rds(self.region), identifier)
+        missing = [account for account in accounts if account not in current]
+        if missing:
+            self.plan.append("share %r with %s" % (identifier, ", ".join(missing)))
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                self.rds(self.region).modify_db_cluster_snapshot_attribute(
+                    aws_retry=True, DBClusterSnapshotIdentifier=identifier, AttributeName="restore", ValuesToAdd=missing)
+        self.result.update(snapshot=self.snapshot_facts(to_share, self.region, reused=to_share is not source),
+                           shared_with=sorted(set(current) | set(accounts)), shared_added=missing)
+
+    # ---- retention -----------------------------------------------------------------------------
+    def run_absent(self):
+        client = self.rds(self.region)
+        identifier = self.params["target_snapshot_identifier"]
+        if identifier:
+            found = snap.get_snapshot(client, identifier)
+            candidates = [found] if found else []
+            if found and not markers.is_ours(found.get("TagList")):
+                raise SnapshotError("snapshot %r has no %s tag: this module deletes only copies it made" % (identifier, markers.CREATED_BY_KEY))
+            to_delete, kept = candidates, []
+        else:
+            if self.params["keep_newest"] is None and self.params["max_age_days"] is None:
+                raise SnapshotError("state=absent needs target_snapshot_identifier, keep_newest or max_age_days")
+            to_delete, kept = snap.retention_plan(snap.list_snapshots(client, "manual"), self.now(), self.params["keep_newest"],
+                                                  self.params["max_age_days"], self.params["exclude_snapshot_identifiers"])
+        deleted = []
+        for snapshot in to_delete:
+            facts = snap.describe(snapshot, self.now(), self.account_id)
+            deleted.append({key: facts[key] for key in ("identifier", "arn", "create_time", "age_hours", "cluster_identifier")})
+            self.plan.append("delete %r (%s h old)" % (facts["identifier"], facts["age_hours"]))
+            if not self.module.check_mode:
+                try:
+                    client.delete_db_cluster_snapshot(aws_retry=True, DBClusterSnapshotIdentifier=facts["identifier"])
+                except botocore.exceptions.ClientError as error:
+                    if snap.error_code(error) != "DBClusterSnapshotNotFoundFault":  # gone already: what we wanted
+                        raise
+        self.result.update(changed=bool(deleted), deleted=deleted, kept=[item["DBClusterSnapshotIdentifier"] for item in kept])
+
+
+def validate(params):
+    if params["wait_timeout"] < 1:
+        raise SnapshotError("wait_timeout must be at least 1 second, got %d" % params["wait_timeout"])
+    if params["poll_interval_max"] < 1:
+        raise SnapshotError("poll_interval_max must be at least 1 second, got %d" % params["poll_interval_max"])
+    if params["keep_newest"] is not None and params["keep_newest"] < 0:
+        raise SnapshotError("keep_newest must be 0 or more, got %d" % params["keep_newest"])
+    if params["max_age_hours"] is not None and params["max_age_hours"] <= 0:
+        raise SnapshotError("max_age_hours must be more than 0, got %s" % params["max_age_hours"])
+    if params["state"] != "absent" and not (params["source_snapshot_identifier"] or params["source_cluster_identifier"] or params["source_snapshot_prefix"]):
+        raise SnapshotError("state=%s needs source_snapshot_identifier, source_cluster_identifier or source_snapshot_prefix" % params["state"])
+    if params["source_snapshot_identifier"]:
+        snap.parse_snapshot_arn(params["source_snapshot_identifier"])
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type="str", choices=["present", "shared", "absent"], default="present"),
+        source_snapshot_identifier=dict(type="str"),
+        source_cluster_identifier=dict(type="str"),
+        source_snapshot_prefix=dict(type="str"),
+        source_snapshot_type=dict(type="str", choices=list(snap.SNAPSHOT_TYPES), default="any"),
+        max_age_hours=dict(type="float"),
+        source_region=dict(type="str"),
+        kms_key_id=dict(type="str"),
+        intermediate_kms_key_id=dict(type="str"),
+        target_snapshot_identifier=dict(type="str"),
+        force_copy=dict(type="bool", default=False),
+        copy_tags=dict(type="bool", default=True),
+        tags=dict(type="dict"),
+        operation_id=dict(type="str"),
+        share_with_account_ids=dict(type="list", elements="str"),
+        share_kms_key_id=dict(type="str"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=14400),
+        poll_interval_max=dict(type="int", default=30),
+        keep_newest=dict(type="int"),
+        max_age_days=dict(type="float"),
+        exclude_snapshot_identifiers=dict(type="list", elements="str", default=[]),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[
+            ("source_snapshot_identifier", "source_cluster_identifier"),
+            ("source_snapshot_identifier", "source_snapshot_prefix"),
+        ],
+        required_if=[("state", "shared", ["share_with_account_ids"])],
+    )
+    copier = SnapshotCopier(module)
+    try:
+        validate(module.params)
+        {"present": copier.run_present, "shared": copier.run_shared, "absent": copier.run_absent}[module.params["state"]]()
+    except (SnapshotError, WaitTimeout, WaitFailed) as error:
+        module.fail_json(msg=str(error), **copier.result)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg="RDS request failed (state=%s)" % module.params["state"], **copier.result)
+    module.exit_json(**copier.result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""aurora_snapshot_copy through real ansible-playbook runs against the emulator (moto + AWS rules + timing)."""
+import json
+import time
+
+import boto3
+import pytest
+
+from helpers.ansible_run import run_playbook
+
+SOURCE_REGION = "us-east-1"
+TARGET_REGION = "us-west-2"
+ACCOUNT_B = "210987654321"
+PLAY_HEADER = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+"""
+
+
+def copy_task(name, **options):
+    return "    - name: %s\n      dbops.aurora_restore.aurora_snapshot_copy: %s\n      ignore_errors: true\n" % (name, json.dumps(options))
+
+
+def run(tmp_path, *tasks, check=False, extra_env=None):
+    return run_playbook(PLAY_HEADER + "".join(tasks), tmp_path, check=check, extra_env=extra_env)
+
+
+def one(tmp_path, check=False, extra_env=None, **options):
+    return run(tmp_path, copy_task("copy", **options), check=check, extra_env=extra_env).result("copy")
+
+
+def rds(region=SOURCE_REGION, credentials=None):
+    return boto3.client("rds", region_name=region, **(credentials or {}))
+
+
+def kms_key(region, credentials=None, alias=None):
+    key = boto3.client("kms", region_name=region, **(credentials or {})).create_key(Description="aurora restore copies")["KeyMetadata"]
+    if alias:
+        boto3.client("kms", region_name=region, **(credentials or {})).create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    return key["Arn"]
+
+
+def wait_available(client, identifier, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=identifier)["DBClusterSnapshots"][0]
+        if snapshot["Status"] == "available":
+            return snapshot
+        time.sleep(0.2)
+    raise AssertionError("snapshot %s never became available" % identifier)
+
+
+def take_snapshot(identifier, cluster="production", tags=None):
+    client = rds()
+    client.create_db_cluster_snapshot(DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=identifier, Tags=tags or [])
+    return wait_available(client, identifier)
+
+
+@pytest.fixture
+def seeded(aws_env):
+    """The emulator's production cluster in us-east-1 (encrypted with a customer key) and its manual snapshot."""
+    aws_env.set_durations(copy=1.0, snapshot_create=0.3)
+    return aws_env.seed()
+
+
+def account_b():
+    sts = boto3.client("sts", region_name=SOURCE_REGION)
+    creds = sts.assume_role(RoleArn="arn:aws:iam::%s:role/restore" % ACCOUNT_B, RoleSessionName="tests")["Credentials"]
+    return {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"], "aws_session_token": creds["SessionToken"]}
+
+
+def as_env(credentials):
+    return {"AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": credentials["aws_session_token"]}
+
+
+# ---- selection --------------------------------------------------------------------------------------------
+def test_selects_the_newest_available_snapshot_by_cluster_prefix_and_type(seeded, tmp_path):
+    take_snapshot("nightly-1")
+    take_snapshot("nightly-2")
+    take_snapshot("adhoc-1")
+    checks = run(
+        tmp_path,
+        copy_task("newest manual", region=SOURCE_REGION, source_cluster_identifier="production", source_snapshot_type="manual"),
+        copy_task("newest nightly", region=SOURCE_REGION, source_snapshot_prefix="nightly-"),
+        copy_task("automated", region=SOURCE_REGION, source_cluster_identifier="production", source_snapshot_type="automated"),
+        copy_task("none", region=SOURCE_REGION, source_cluster_identifier="production", source_snapshot_prefix="weekly-"),
+        copy_task("stale", region=SOURCE_REGION, source_snapshot_prefix="nightly-", max_age_hours=0.00001),
+        copy_task("shared none", region=SOURCE_REGION, source_snapshot_type="shared", source_cluster_identifier="production"),
+    )
+    newest = checks.result("newest manual")
+    assert newest["source_snapshot"]["identifier"] == "adhoc-1"
+    assert newest["source_snapshot"]["selected_because"].startswith("newest of 4 available snapshot(s) matching source_cluster_identifier='production'")
+    assert newest["copy_needed"] is False and newest["changed"] is False, "same region, account and key: nothing to copy"
+    assert checks.result("newest nightly")["source_snapshot"]["identifier"] == "nightly-2"
+    automated = checks.result("automated")["source_snapshot"]
+    assert automated["type"] == "automated" and automated["identifier"].startswith("rds:production-")
+    assert checks.result("none")["msg"] == (
+        "no available cluster snapshot matches source_cluster_identifier='production', source_snapshot_prefix='weekly-', "
+        "source_snapshot_type=any in us-east-1")
+    assert checks.result("stale")["msg"].startswith(
+        "the newest available snapshot matching source_snapshot_prefix='nightly-', source_snapshot_type=any in us-east-1, 'nightly-2', is 0.0 h old")
+    assert checks.result("shared none")["msg"].startswith("no available cluster snapshot matches")
+    facts = newest["source_snapshot"]
+    assert facts["encrypted"] is True and facts["kms_key_id"] == seeded["kms_key_arn"] and facts["age_hours"] >= 0
+
+
+# ---- cross-region copy ------------------------------------------------------------------------------------
+def test_encrypted_cross_region_copy_is_reencrypted_waited_for_and_reused(seeded, aws_env, tmp_path):
+    aws_env.set_durations(copy=3.0)
+    key = kms_key(TARGET_REGION)
+    options = dict(region=TARGET_REGION, source_region=SOURCE_REGION, source_snapshot_identifier=seeded["snapshot_id"],
+                   kms_key_id=key, operation_id="op-1", tags={"team": "dba"})
+    first = one(tmp_path, **options)
+    assert first["changed"] is True and first["copy_needed"] is True, first
+    copy = first["snapshot"]
+    assert copy["status"] == "available" and copy["region"] == TARGET_REGION and copy["reused"] is False
+    assert copy["kms_key_id"] == key and copy["identifier"].startswith("dbops-production-seed-")
+    assert copy["tags"]["dbops:aurora_restore:created-by"] == "dbops.aurora_restore"
+    assert copy["tags"]["dbops:aurora_restore:source-snapshot"] == seeded["snapshot_arn"]
+    assert copy["tags"]["dbops:aurora_restore:operation-id"] == "op-1" and copy["tags"]["team"] == "dba"
+    wait = first["wait"]
+    percents = [step["percent_progress"] for step in wait["progress"] if step["percent_progress"] is not None]
+    assert percents == sorted(percents) and percents[-1] == 100 and len(percents) >= 2, wait["progress"]
+    assert wait["progress"][0]["status"] == "copying" and wait["status"] == "available"
+    assert 1.5 <= wait["waited_seconds"] <= 15
+
+    again = one(tmp_path, **options)
+    assert again["changed"] is False and again["snapshot"]["reused"] is True
+    assert again["snapshot"]["identifier"] == copy["identifier"]
+    copies = [s for s in rds(TARGET_REGION).describe_db_cluster_snapshots()["DBClusterSnapshots"] if s["DBClusterSnapshotIdentifier"].startswith("dbops-")]
+    assert len(copies) == 1
+
+
+def test_two_targets_needing_the_same_snapshot_share_one_copy(seeded, tmp_path):
+    key = kms_key(TARGET_REGION, alias="alias/aurora-restore")
+    options = dict(region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id="alias/aurora-restore")
+    result = run(tmp_path, copy_task("dev", operation_id="dev-op", **options), copy_task("staging", operation_id="staging-op", **options))
+    dev, staging = result.result("dev"), result.result("staging")
+    assert dev["changed"] and not staging["changed"]
+    assert dev["snapshot"]["identifier"] == staging["snapshot"]["identifier"] and staging["snapshot"]["reused"]
+    assert dev["snapshot"]["kms_key_id"] == key
+
+
+def test_encrypted_cross_region_copy_needs_a_key_of_the_target_region(seeded, tmp_path):
+    east_key = kms_key(SOURCE_REGION)
+    result = run(
+        tmp_path,
+        copy_task("no key", region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"]),
+        copy_task("wrong region", region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id=east_key),
+        copy_task("missing key", region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id="alias/nope"),
+    )
+    assert result.result("no key")["msg"] == (
+        "source snapshot 'production-seed' is encrypted and the copy crosses regions: set kms_key_id to a KMS key of account 123456789012 in us-west-2")
+    assert result.result("wrong region")["msg"] == (
+        "kms_key_id %r is a key in us-east-1; the copy in us-west-2 needs a KMS key in us-west-2" % east_key)
+    assert result.result("missing key")["msg"] == "kms_key_id 'alias/nope' is not a KMS key in us-west-2 (account 123456789012)"
+    assert rds(TARGET_REGION).describe_db_cluster_snapshots()["DBClusterSnapshots"] == []
+
+
+def test_a_sixth_concurrent_copy_waits_for_a_slot(seeded, aws_env, tmp_path):
+    aws_env.set_durations(copy=4.0)
+    key = kms_key(TARGET_REGION)
+    for index in range(5):
+        take_snapshot("busy-%d" % index)
+    for index in range(5):
+        rds(TARGET_REGION).copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier="arn:aws:rds:us-east-1:123456789012:cluster-snapshot:busy-%d" % index,
+            TargetDBClusterSnapshotIdentifier="busy-copy-%d" % index, KmsKeyId=key, SourceRegion=SOURCE_REGION)
+    sixth = one(tmp_path, region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id=key, poll_interval_max=1)
+    assert sixth["changed"] and sixth["snapshot"]["status"] == "available", sixth.get("msg")
+    assert sixth["waited_for_copy_slot_seconds"] >= 1.0, sixth
+
+
+def test_timeout_names_the_snapshot_and_its_last_status(seeded, aws_env, tmp_path):
+    aws_env.set_durations(copy=60.0)
+    key = kms_key(TARGET_REGION)
+    result = one(tmp_path, region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id=key, wait_timeout=3)
+    assert result["failed"] and result["msg"].startswith("timed out after 3s waiting for snapshot copy 'dbops-production-seed-")
+    assert "(last status 'copying', " in result["msg"] and result["msg"].endswith("% done)")
+    # The copy goes on: the next run reuses it instead of starting another.
+    aws_env.set_durations(copy=0.5)
+    later = one(tmp_path, region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id=key, wait=False)
+    assert later["snapshot"]["reused"] is True and later["changed"] is False
+
+
+def test_check_mode_returns_the_plan_and_copies_nothing(seeded, tmp_path):
+    key = kms_key(TARGET_REGION)
+    planned = one(tmp_path, check=True, region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id=key)
+    assert planned["changed"] is True and planned["snapshot"]["status"] == "planned"
+    assert planned["plan"] == ["copy %s to us-west-2 as %r encrypted with %s" % (seeded["snapshot_arn"], planned["snapshot"]["identifier"], key)]
+    assert rds(TARGET_REGION).describe_db_cluster_snapshots()["DBClusterSnapshots"] == []
+
+
+# ---- cross-account ----------------------------------------------------------------------------------------
+def test_share_then_copy_across_accounts_and_regions(seeded, aws_env, tmp_path):
+    """Account A shares its newest automated snapshot (re-encrypted manual copy first); account B copies it to
+    us-west-2 in two steps (in-region into B, then cross-region)."""
+    share_key = kms_key(SOURCE_REGION, alias="alias/aurora-share")
+    shared = one(tmp_path, state="shared", region=SOURCE_REGION, source_cluster_identifier="production", source_snapshot_type="automated",
+                 share_with_account_ids=[ACCOUNT_B], share_kms_key_id="alias/aurora-share")
+    assert shared["changed"] and shared["shared_added"] == [ACCOUNT_B] and shared["shared_with"] == [ACCOUNT_B], shared
+    assert shared["plan"][0] == "copy to a manual snapshot first (automated snapshots cannot be shared)"
+    assert shared["snapshot"]["identifier"].startswith("dbops-share-rds-production-") and shared["snapshot"]["kms_key_id"] == share_key
+    again = one(tmp_path, state="shared", region=SOURCE_REGION, source_cluster_identifier="production", source_snapshot_type="automated",
+                share_with_account_ids=[ACCOUNT_B], share_kms_key_id="alias/aurora-share")
+    assert again["changed"] is False and again["shared_added"] == []
+
+    b = account_b()
+    b_east_key, b_west_key = kms_key(SOURCE_REGION, b), kms_key(TARGET_REGION, b)
+    env_b = as_env(b)
+    listed = one(tmp_path, extra_env=env_b, region=SOURCE_REGION, source_snapshot_type="shared", source_cluster_identifier="production")
+    assert listed["source_snapshot"]["arn"] == shared["snapshot"]["arn"] and listed["source_snapshot"]["type"] == "shared"
+    missing_key = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"], kms_key_id=b_west_key)
+    assert missing_key["msg"].startswith("source snapshot %r is in account 123456789012 and region us-east-1: Aurora copies a shared snapshot only" % shared["snapshot"]["arn"])
+    copied = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"],
+                 kms_key_id=b_west_key, intermediate_kms_key_id=b_east_key)
+    assert copied["changed"], copied.get("msg")
+    assert copied["intermediate_snapshot"]["region"] == SOURCE_REGION and copied["intermediate_snapshot"]["kms_key_id"] == b_east_key
+    assert copied["snapshot"]["arn"].startswith("arn:aws:rds:us-west-2:%s:cluster-snapshot:dbops-" % ACCOUNT_B)
+    assert copied["snapshot"]["kms_key_id"] == b_west_key and copied["snapshot"]["status"] == "available"
+    rerun = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"],
+                kms_key_id=b_west_key, intermediate_kms_key_id=b_east_key)
+    assert rerun["changed"] is False
+
+
+def test_default_key_snapshots_are_not_shared_without_a_customer_key(aws_env, tmp_path):
+    client = rds()
+    client.create_db_cluster(DBClusterIdentifier="legacy", Engine="aurora-postgresql", MasterUsername="postgres",
+                             MasterUserPassword="legacy-Passw0rd", StorageEncrypted=True)
+    for dummy in range(100):
+        if client.describe_db_clusters(DBClusterIdentifier="legacy")["DBClusters"][0]["Status"] == "available":
+            break
+        time.sleep(0.2)
+    take_snapshot("legacy-snap", cluster="legacy")
+    refused = one(tmp_path, state="shared", region=SOURCE_REGION, source_snapshot_identifier="legacy-snap", share_with_account_ids=[ACCOUNT_B])
+    assert refused["msg"] == (
+        "snapshot 'legacy-snap' is encrypted with the default aws/rds key, which cannot be shared: set share_kms_key_id to a customer "
+        "managed key whose policy lets accounts %s use it, and a re-encrypted manual copy is shared instead" % ACCOUNT_B)
+    bad_account = one(tmp_path, state="shared", region=SOURCE_REGION, source_snapshot_identifier="legacy-snap", share_with_account_ids=["12345"])
+    assert bad_account["msg"] == "share_with_account_ids must be 12-digit account ids; got '12345'"
+    attributes = client.describe_db_cluster_snapshot_attributes(DBClusterSnapshotIdentifier="legacy-snap")
+    assert all(not attribute.get("AttributeValues") for attribute in attributes["DBClusterSnapshotAttributesResult"]["DBClusterSnapshotAttributes"])
+
+
+# ---- retention --------------------------------------------------------------------------------------------
+def test_retention_deletes_only_the_collections_own_old_copies(seeded, tmp_path):
+    marker = [{"Key": "dbops:aurora_restore:created-by", "Value": "dbops.aurora_restore"},
+              {"Key": "dbops:aurora_restore:source-cluster", "Value": "production"}]
+    for index in range(4):
+        take_snapshot("dbops-copy-%d" % index, tags=marker)
+    take_snapshot("hand-made", tags=[{"Key": "team", "Value": "dba"}])
+    planned = one(tmp_path, check=True, state="absent", region=SOURCE_REGION, keep_newest=2)
+    assert [item["identifier"] for item in planned["deleted"]] == ["dbops-copy-1", "dbops-copy-0"]
+    assert len(rds().describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]) == 6
+    result = run(tmp_path,
+                 copy_task("keep two", state="absent", region=SOURCE_REGION, keep_newest=1, exclude_snapshot_identifiers=["dbops-copy-2"]),
+                 copy_task("again", state="absent", region=SOURCE_REGION, keep_newest=1, exclude_snapshot_identifiers=["dbops-copy-2"]),
+                 copy_task("not ours", state="absent", region=SOURCE_REGION, target_snapshot_identifier="hand-made"),
+                 copy_task("no rule", state="absent", region=SOURCE_REGION))
+    assert sorted(item["identifier"] for item in result.result("keep two")["deleted"]) == ["dbops-copy-0", "dbops-copy-1"]
+    assert result.result("again")["changed"] is False
+    assert result.result("not ours")["msg"] == "snapshot 'hand-made' has no dbops:aurora_restore:created-by tag: this module deletes only copies it made"
+    assert result.result("no rule")["msg"] == "state=absent needs target_snapshot_identifier, keep_newest or max_age_days"
+    left = sorted(s["DBClusterSnapshotIdentifier"] for s in rds().describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"])
+    assert left == ["dbops-copy-2", "dbops-copy-3", "hand-made", "production-seed"]
+
+
+# ---- faults and bad input ---------------------------------------------------------------------------------
+def test_thirty_percent_throttling_still_copies(seeded, aws_env, tmp_path):
+    key = kms_key(TARGET_REGION)
+    aws_env.set_faults([{"service": "rds", "action": "*", "kind": "throttle", "rate": 0.3}], seed=11)
+    try:
+        result = one(tmp_path, extra_env={"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"},
+                     region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id=key)
+    finally:
+        aws_env.set_faults([])
+    assert result["changed"] and result["snapshot"]["status"] == "available", result.get("msg")
+
+
+@pytest.mark.parametrize("options,message", [
+    (dict(region=TARGET_REGION), "state=present needs source_snapshot_identifier, source_cluster_identifier or source_snapshot_prefix"),
+    (dict(region=TARGET_REGION, source_snapshot_identifier="snap", source_cluster_identifier="c"),
+     "parameters are mutually exclusive: source_snapshot_identifier|source_cluster_identifier"),
+    (dict(region=TARGET_REGION, source_snapshot_identifier="arn:aws:rds:us-east-1:1:snapshot:x"),
+     "'arn:aws:rds:us-east-1:1:snapshot:x' is not a cluster snapshot ARN (arn:aws:rds:<region>:<account>:cluster-snapshot:<name>)"),
+    (dict(region=TARGET_REGION, source_snapshot_identifier="nope", source_region=SOURCE_REGION),
+     "source snapshot 'nope' not found in us-east-1 (account 123456789012)"),
+    (dict(region=TARGET_REGION, source_cluster_identifier="production", source_snapshot_type="weekly"),
+     "value of source_snapshot_type must be one of: manual, automated, shared, any, got: weekly"),
+    (dict(region=TARGET_REGION, source_cluster_identifier="production", wait_timeout=0), "wait_timeout must be at least 1 second, got 0"),
+    (dict(region=TARGET_REGION, source_cluster_identifier="production", max_age_hours=-1), "max_age_hours must be more than 0, got -1.0"),
+    (dict(state="shared", region=SOURCE_REGION, source_cluster_identifier="production"),
+     "state is shared but all of the following are missing: share_with_account_ids"),
+    (dict(region=TARGET_REGION, source_snapshot_identifier="arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:x", source_region=SOURCE_REGION),
+     "source_region 'us-east-1' contradicts the region 'eu-west-1' of source_snapshot_identifier"),
+])
+def test_bad_input_gives_one_line_and_changes_nothing(seeded, tmp_path, options, message):
+    result = one(tmp_path, **options)
+    assert result["failed"] and result["msg"] == message
+    assert rds(TARGET_REGION).describe_db_cluster_snapshots()["DBClusterSnapshots"] == []

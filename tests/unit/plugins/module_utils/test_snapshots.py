@@ -1,0 +1,95 @@
+import datetime
+import re
+
+import pytest
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import snapshots as snap
+
+NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.timezone.utc)
+ACCOUNT = "111111111111"
+
+
+def snapshot(name, hours_old, kind="manual", status="available", cluster="production", account=ACCOUNT, tags=None):
+    return {
+        "DBClusterSnapshotIdentifier": name,
+        "DBClusterSnapshotArn": "arn:aws:rds:us-east-1:%s:cluster-snapshot:%s" % (account, name),
+        "DBClusterIdentifier": cluster,
+        "SnapshotType": kind,
+        "Status": status,
+        "SnapshotCreateTime": NOW - datetime.timedelta(hours=hours_old),
+        "TagList": tags or [],
+    }
+
+
+SNAPSHOTS = [
+    snapshot("nightly-3", 1, status="creating"),
+    snapshot("nightly-2", 25),
+    snapshot("nightly-1", 49),
+    snapshot("rds:production-2026-11-22-03-00", 9, kind="automated"),
+    snapshot("other-1", 2, cluster="other"),
+    snapshot("partner-1", 3, cluster="partner-prod", account="222222222222"),
+]
+
+
+@pytest.mark.parametrize("criteria,expected", [
+    (dict(cluster="production"), "rds:production-2026-11-22-03-00"),
+    (dict(cluster="production", kind="manual"), "nightly-2"),
+    (dict(prefix="nightly-"), "nightly-2"),
+    (dict(prefix="production-", kind="automated"), "rds:production-2026-11-22-03-00"),
+    (dict(kind="shared"), "partner-1"),
+    (dict(), "other-1"),
+])
+def test_choose_latest_available(criteria, expected):
+    chosen, why = snap.choose_latest(SNAPSHOTS, ACCOUNT, NOW, **criteria)
+    assert chosen["DBClusterSnapshotIdentifier"] == expected
+    assert why.startswith("newest of ")
+
+
+def test_nothing_matching_names_the_criteria():
+    with pytest.raises(snap.SnapshotError, match=r"^no available cluster snapshot matches source_cluster_identifier='gone', source_snapshot_type=manual in us-east-1$"):
+        snap.choose_latest(SNAPSHOTS, ACCOUNT, NOW, cluster="gone", kind="manual", region="us-east-1")
+
+
+def test_stale_snapshot_is_refused():
+    with pytest.raises(snap.SnapshotError, match=r"'nightly-2', is 25.0 h old: older than max_age_hours=24"):
+        snap.choose_latest(SNAPSHOTS, ACCOUNT, NOW, prefix="nightly-", max_age_hours=24)
+
+
+def test_copy_identifier_is_deterministic_valid_and_distinct():
+    arn = SNAPSHOTS[3]["DBClusterSnapshotArn"]
+    first = snap.copy_identifier(arn, "us-west-2", "key-a")
+    assert first == snap.copy_identifier(arn, "us-west-2", "key-a")
+    assert first != snap.copy_identifier(arn, "eu-west-1", "key-a") != snap.copy_identifier(arn, "us-west-2", "key-b")
+    assert re.match(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", first) and len(first) <= 255
+    assert first.startswith("dbops-rds-production-2026-11-22-03-00-")
+    long_arn = "arn:aws:rds:us-east-1:%s:cluster-snapshot:%s" % (ACCOUNT, "x" * 300)
+    assert len(snap.copy_identifier(long_arn, "us-west-2", None)) <= 255
+
+
+def test_parse_snapshot_arn():
+    assert snap.parse_snapshot_arn("plain-id") is None
+    assert snap.parse_snapshot_arn(SNAPSHOTS[0]["DBClusterSnapshotArn"]) == ("us-east-1", ACCOUNT, "nightly-3")
+    with pytest.raises(snap.SnapshotError, match="is not a cluster snapshot ARN"):
+        snap.parse_snapshot_arn("arn:aws:rds:us-east-1:1:db:x")
+
+
+def ours(name, hours_old, cluster="production", status="available"):
+    tags = markers.with_markers(source_cluster=cluster)
+    return snapshot(name, hours_old, cluster="restored-" + cluster, status=status, tags=tags)
+
+
+def test_retention_keeps_newest_per_source_and_never_touches_others():
+    listing = [ours("a1", 1), ours("a2", 30), ours("a3", 60), ours("a4", 90, status="copying"),
+               ours("b1", 100, cluster="billing"), snapshot("hand-made", 500)]
+    to_delete, kept = snap.retention_plan(listing, NOW, keep_newest=2)
+    assert sorted(item["DBClusterSnapshotIdentifier"] for item in to_delete) == ["a3"]
+    assert sorted(item["DBClusterSnapshotIdentifier"] for item in kept) == ["a1", "a2", "a4", "b1"]
+    to_delete, kept = snap.retention_plan(listing, NOW, max_age_days=2, exclude=("a3",))
+    assert sorted(item["DBClusterSnapshotIdentifier"] for item in to_delete) == ["b1"]
+
+
+def test_default_key_detection():
+    assert snap.is_default_key("arn:aws:kms:us-east-1:111111111111:alias/aws/rds")
+    assert not snap.is_default_key("arn:aws:kms:us-east-1:111111111111:key/abc")
+    assert not snap.is_default_key(None)
