@@ -453,7 +453,9 @@ class SnapshotCopier:
                 if code == "DBClusterSnapshotAlreadyExistsFault":
                     outcome["snapshot"] = None
                     return Observation("already-exists", done=True)
-                if code in ("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault") and cross_region and self.copies_in_flight(client) >= MAX_CROSS_REGION_COPIES_IN_FLIGHT:
+                # The same code means "too many copies in flight" (wait) or "too many snapshots" (do not): count to tell.
+                slot_limit = code in ("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault") and cross_region
+                if slot_limit and self.copies_in_flight(client) >= MAX_CROSS_REGION_COPIES_IN_FLIGHT:
                     return Observation("waiting-for-copy-slot")
                 raise
 

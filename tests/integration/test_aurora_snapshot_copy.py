@@ -215,7 +215,8 @@ def test_share_then_copy_across_accounts_and_regions(seeded, aws_env, tmp_path):
     listed = one(tmp_path, extra_env=env_b, region=SOURCE_REGION, source_snapshot_type="shared", source_cluster_identifier="production")
     assert listed["source_snapshot"]["arn"] == shared["snapshot"]["arn"] and listed["source_snapshot"]["type"] == "shared"
     missing_key = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"], kms_key_id=b_west_key)
-    assert missing_key["msg"].startswith("source snapshot %r is in account 123456789012 and region us-east-1: Aurora copies a shared snapshot only" % shared["snapshot"]["arn"])
+    expected = "source snapshot %r is in account 123456789012 and region us-east-1: Aurora copies a shared snapshot only" % shared["snapshot"]["arn"]
+    assert missing_key["msg"].startswith(expected)
     copied = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"],
                  kms_key_id=b_west_key, intermediate_kms_key_id=b_east_key)
     assert copied["changed"], copied.get("msg")

@@ -47,7 +47,8 @@ def test_choose_latest_available(criteria, expected):
 
 
 def test_nothing_matching_names_the_criteria():
-    with pytest.raises(snap.SnapshotError, match=r"^no available cluster snapshot matches source_cluster_identifier='gone', source_snapshot_type=manual in us-east-1$"):
+    expected = r"^no available cluster snapshot matches source_cluster_identifier='gone', source_snapshot_type=manual in us-east-1$"
+    with pytest.raises(snap.SnapshotError, match=expected):
         snap.choose_latest(SNAPSHOTS, ACCOUNT, NOW, cluster="gone", kind="manual", region="us-east-1")
 
 
