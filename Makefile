@@ -23,7 +23,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make test          every check (sanity, lint, units, integration) on a fresh clone"
 	@echo "make demo          the main job, end to end, on the local emulator"
-	@echo "make sanity|lint|units|integration   one check"
+	@echo "make sanity|lint|units|integration   one check (integration includes the emulator's own tests)"
 	@echo "make build         the collection tarball (ansible-galaxy collection build)"
 	@echo "make local-up|local-down|local-status   the local AWS emulator"
 
@@ -58,7 +58,7 @@ units: setup
 
 integration: setup
 	@mkdir -p $(SUMMARY)
-	pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration 2>&1 | tee $(OUT)/integration.log
+	pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests/localaws tests/integration 2>&1 | tee $(OUT)/integration.log
 	@tail -n 1 $(OUT)/integration.log | sed 's/^=* */integration: /; s/ *=*$$//' > $(SUMMARY)/integration.txt
 
 test:

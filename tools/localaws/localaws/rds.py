@@ -1,0 +1,593 @@
+"""AWS's Aurora rules, timing and data, as patches of moto's RDS responses and models.
+
+moto 5.2 answers RDS instantly and accepts what AWS rejects (see tools/localaws/README.md).  `install()` replaces
+the RDSResponse handlers of the cluster/snapshot/instance actions the pipeline uses with versions that:
+  * validate like AWS and raise AWS's error codes (moto's RDSClientError renders them as AWS does);
+  * put resources through AWS's status names via the shared Clock (see clock.py);
+  * keep a real PostgreSQL server behind each cluster and a data copy behind each snapshot (dataplane.py).
+Everything runs under the server's global lock (middleware.py), so no handler here locks on its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import re
+
+from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.kms.models import kms_backends
+from moto.rds.exceptions import (
+    DBClusterNotFoundError,
+    DBClusterSnapshotAlreadyExistsError,
+    DBClusterSnapshotNotFoundError,
+    DBInstanceNotFoundError,
+    InvalidParameterCombination,
+    InvalidParameterValue,
+    KMSKeyNotAccessibleFault,
+    RDSClientError,
+    SnapshotQuotaExceededFault,
+)
+from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstance, DBInstanceClustered, rds_backends
+from moto.rds.responses import RDSResponse
+
+from .clock import Step
+from .dataplane import POSTGRES_ENGINES, done_future
+from .postgres import free_port
+
+log = logging.getLogger("localaws.rds")
+
+MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
+# Statuses in which AWS lets you act on a cluster (snapshot it, delete it, modify it).
+CLUSTER_READY = ("available",)
+
+
+def _fault(code: str, message: str) -> RDSClientError:
+    return RDSClientError(code, message)
+
+
+class RdsLayer:
+    """Installed once per server process; `runtime` gives the clock, durations, data plane and endpoint host."""
+
+    def __init__(self, runtime):
+        self.rt = runtime
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def dur(self, name: str) -> float:
+        return self.rt.durations[name]
+
+    @staticmethod
+    def backend(account: str, region: str):
+        return rds_backends[account][region]
+
+    def find_cluster(self, backend, identifier: str) -> DBCluster:
+        if identifier.startswith("arn:"):
+            identifier = identifier.split(":")[-1]
+        cluster = backend.clusters.get(identifier)
+        if cluster is None:
+            raise DBClusterNotFoundError(identifier)
+        return cluster
+
+    def find_snapshot(self, account: str, region: str, identifier: str) -> DBClusterSnapshot:
+        """By name in this account/region, or by ARN from any region/account it is visible to."""
+        if identifier.startswith("arn:"):
+            parts = identifier.split(":")
+            if len(parts) < 7:
+                raise InvalidParameterValue(f"Invalid snapshot ARN: {identifier}")
+            src_region, src_account, name = parts[3], parts[4], parts[6]
+            snapshot = self.backend(src_account, src_region).cluster_snapshots.get(name)
+            if snapshot is None or (src_account != account and not self.shared_with(snapshot, account)):
+                # AWS does not reveal whether a snapshot you cannot see exists.
+                raise DBClusterSnapshotNotFoundError(identifier)
+            if src_account != account and src_region != region:
+                # A shared snapshot is visible in its own region only: across accounts *and* regions takes two
+                # steps (copy in-region in the target account, then copy cross-region).
+                raise DBClusterSnapshotNotFoundError(identifier)
+            return snapshot
+        snapshot = self.backend(account, region).cluster_snapshots.get(identifier)
+        if snapshot is None:
+            raise DBClusterSnapshotNotFoundError(identifier)
+        return snapshot
+
+    @staticmethod
+    def shared_with(snapshot: DBClusterSnapshot, account: str) -> bool:
+        restore = snapshot.attributes.get("restore", [])
+        return account in restore or "all" in restore
+
+    @staticmethod
+    def is_default_key(kms_key_id: str | None) -> bool:
+        return not kms_key_id or kms_key_id == "default_kms_key_id" or kms_key_id.endswith("alias/aws/rds")
+
+    @staticmethod
+    def default_key_arn(account: str, region: str) -> str:
+        return f"arn:aws:kms:{region}:{account}:alias/aws/rds"
+
+    def validate_kms_key(self, account: str, region: str, key_id: str) -> str:
+        """A key that exists in *this* region (and account, unless named by ARN): AWS's KMSKeyNotAccessibleFault."""
+        if key_id.endswith("alias/aws/rds"):
+            return self.default_key_arn(account, region)
+        match = re.fullmatch(r"arn:aws:kms:([^:]+):(\d+):(.+)", key_id)
+        key_account, key_region, key = account, region, key_id
+        if match:
+            key_region, key_account, key = match.group(1), match.group(2), match.group(3)
+            if key_region != region:
+                raise KMSKeyNotAccessibleFault(key_id)
+            if key.startswith("key/"):
+                key = key[4:]
+        try:
+            found = kms_backends[key_account][key_region].describe_key(key)
+        except Exception:  # noqa: BLE001 - moto raises NotFound / KeyError depending on the form
+            raise KMSKeyNotAccessibleFault(key_id) from None
+        if getattr(found, "key_state", "Enabled") not in ("Enabled",):
+            raise KMSKeyNotAccessibleFault(key_id)
+        return found.arn
+
+    def validate_references(self, account: str, region: str, params) -> None:
+        """What RestoreDBClusterFromSnapshot / CreateDBCluster check before creating anything."""
+        backend = self.backend(account, region)
+        subnet_group = params.get("DBSubnetGroupName")
+        if subnet_group and subnet_group.lower() != "default" and subnet_group not in backend.subnet_groups:
+            raise _fault("DBSubnetGroupNotFoundFault", f"DBSubnetGroup {subnet_group} not found.")
+        groups = params.get("VpcSecurityGroupIds") or []
+        if groups:
+            ec2 = ec2_backends[account][region]
+            known = {group.id for vpc_groups in ec2.groups.values() for group in vpc_groups.values()}
+            for group_id in groups:
+                if group_id not in known:
+                    raise InvalidParameterValue(f"Invalid security group , groupId= {group_id}, groupName=.")
+        param_group = params.get("DBClusterParameterGroupName")
+        if param_group and not param_group.startswith("default.") \
+                and param_group not in backend.db_cluster_parameter_groups:
+            raise _fault("DBClusterParameterGroupNotFound", f"DBClusterParameterGroup not found: {param_group}")
+        if params.get("KmsKeyId"):
+            params["KmsKeyId"] = self.validate_kms_key(account, region, params["KmsKeyId"])
+
+    def require_cluster_status(self, cluster: DBCluster, action: str) -> None:
+        if cluster.status not in CLUSTER_READY:
+            raise _fault("InvalidDBClusterStateFault",
+                         f"DbCluster {cluster.db_cluster_identifier} is not in an available state "
+                         f"(it is {cluster.status}) and cannot be {action}.")
+
+    @staticmethod
+    def instances_of(backend, cluster: DBCluster) -> list[DBInstanceClustered]:
+        return [db for db in backend.databases.values()
+                if isinstance(db, DBInstanceClustered) and getattr(db, "cluster", None) is cluster]
+
+    # --- data plane glue --------------------------------------------------------------------------
+    def attach_new_server(self, cluster: DBCluster) -> None:
+        cluster._lx_pg, cluster._lx_ready, cluster._lx_start = None, done_future(), None
+        if cluster.engine in POSTGRES_ENGINES:
+            password = getattr(cluster, "_master_user_password", None) or ""
+            cluster._lx_pg, cluster._lx_ready = self.rt.data.new_cluster(cluster.master_username, password)
+
+    def snapshot_data(self, snapshot: DBClusterSnapshot):
+        """(data dir, Future of its completion).  moto's automated snapshots have none: they take the cluster's
+        current data (an automated backup is, roughly, the latest state)."""
+        if getattr(snapshot, "_lx_data", None) is None:
+            source = self.backend(snapshot.account_id, snapshot.region).clusters.get(snapshot.db_cluster_identifier)
+            server = getattr(source, "_lx_pg", None) if source is not None else None
+            if server is not None:
+                snapshot._lx_data, snapshot._lx_ready = self.rt.data.snapshot(server, after=source._lx_ready)
+        return getattr(snapshot, "_lx_data", None), getattr(snapshot, "_lx_ready", None) or done_future()
+
+    def server_started(self, cluster: DBCluster) -> bool:
+        """wait_for of an instance: submit the cluster server's start once, report when it is done."""
+        server = getattr(cluster, "_lx_pg", None)
+        if server is None:
+            return True
+        future = cluster._lx_start
+        if future is None or (future.done() and future.exception() is None and not server.running):
+            future = cluster._lx_start = self.rt.data.start(server, cluster.port)
+        return future.done()
+
+    def adopt_server_port(self, backend, cluster: DBCluster) -> None:
+        """on_done of an instance: raise if the server failed to start; follow it if it had to change port."""
+        if getattr(cluster, "_lx_pg", None) is None:
+            return
+        port = cluster._lx_start.result()
+        if port != cluster.port:
+            cluster.port = port
+            for db in self.instances_of(backend, cluster):
+                db.port = port
+
+    def stop_cluster_server_if_idle(self, backend, cluster: DBCluster) -> None:
+        """No available instance left: nothing serves the endpoint any more (as on Aurora)."""
+        server = getattr(cluster, "_lx_pg", None)
+        if server is None:
+            return
+        if not any(db.status == "available" for db in self.instances_of(backend, cluster)):
+            self.rt.data.stop(server)
+            cluster._lx_start = None
+
+    def prepare_cluster(self, account: str, region: str, cluster: DBCluster, step_name: str) -> None:
+        """Common to create and restore: a port of its own, AWS-like defaults, `creating` → `available`."""
+        cluster.port = free_port()
+        cluster._lx_pending_rename = None
+        ready = cluster._lx_ready  # its storage (data directory) exists
+        self.rt.clock.schedule(cluster, Step("creating", self.dur(step_name), wait_for=ready.done,
+                                             on_done=ready.result))
+
+    # --- patched actions ----------------------------------------------------------------------------
+    def create_db_cluster(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        ident = params["DBClusterIdentifier"]
+        if ident in backend.clusters:
+            raise _fault("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        self.validate_references(account, region, params)
+        if params.get("StorageEncrypted") and not params.get("KmsKeyId"):
+            params["KmsKeyId"] = self.default_key_arn(account, region)
+        cluster = backend.create_db_cluster(params)
+        self.attach_new_server(cluster)
+        self.prepare_cluster(account, region, cluster, "cluster_create")
+        return ActionResult({"DBCluster": cluster})
+
+    def restore_db_cluster_from_snapshot(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        ident = params["DBClusterIdentifier"]
+        if ident in backend.clusters:
+            raise _fault("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        snapshot = self.find_snapshot(account, region, params["SnapshotIdentifier"])
+        if snapshot.status != "available":
+            raise _fault("InvalidDBClusterSnapshotStateFault",
+                         f"Snapshot {snapshot.db_cluster_snapshot_identifier} is not in available state.")
+        self.validate_references(account, region, params)
+        if snapshot.encrypted and snapshot.account_id != account and self.is_default_key(snapshot.kms_key_id):
+            raise KMSKeyNotAccessibleFault(snapshot.kms_key_id)
+        if snapshot.region != region:
+            # A snapshot is restorable only in its own region; cross-region needs a copy first.
+            raise _fault("DBClusterSnapshotNotFoundFault", f"DBClusterSnapshot {params['SnapshotIdentifier']} not found.")
+        props = copy.copy(snapshot.cluster.get_cfg())
+        for stale in ("_status", "_lx_pg", "_lx_pending_rename", "url_identifier"):
+            props.pop(stale, None)
+        # A restore does not inherit the source's protection or tags; it takes what the request says.
+        props["deletion_protection"] = False
+        props["tags"] = []
+        props["vpc_security_group_ids"] = []
+        props["db_subnet_group_name"] = None
+        props["db_cluster_parameter_group_name"] = None
+        props["storage_encrypted"] = snapshot.encrypted
+        props["kms_key_id"] = snapshot.kms_key_id
+        for key, value in params.items():
+            if value not in (None, "", []):
+                props[key] = value
+        if params.get("KmsKeyId"):
+            props["storage_encrypted"] = True
+        data, data_ready = self.snapshot_data(snapshot)
+        if data is not None and data_ready.done():
+            # The restored cluster answers with the password that was in the snapshot: the source's.
+            from .postgres import PostgresServer
+
+            props["master_user_password"] = PostgresServer(data).password
+        cluster = backend.create_db_cluster(props)
+        cluster._lx_pg, cluster._lx_ready, cluster._lx_start = None, done_future(), None
+        if data is not None:
+            cluster._lx_pg, cluster._lx_ready = self.rt.data.cluster_from_snapshot(
+                data, cluster.master_username, props.get("master_user_password") or "", ready=data_ready)
+        self.prepare_cluster(account, region, cluster, "restore")
+        return ActionResult({"DBCluster": cluster})
+
+    def create_db_instance(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        cluster_id = params.get("DBClusterIdentifier")
+        if not cluster_id:
+            database = backend.create_db_instance(params)
+            self.rt.clock.schedule(database, Step("creating", self.dur("instance_create")))
+            return ActionResult({"DBInstance": database})
+        cluster = self.find_cluster(backend, cluster_id)
+        if cluster.status in ("deleting", "failed"):
+            raise _fault("InvalidDBClusterStateFault",
+                         f"DbCluster {cluster.db_cluster_identifier} is in {cluster.status} state.")
+        params.setdefault("Engine", cluster.engine)
+        database = backend.create_db_instance(params)
+        database.port = cluster.port
+
+        def cluster_ready() -> bool:
+            # An instance cannot serve before its cluster exists; then it waits for the server to be up.
+            return cluster.status != "creating" and self.server_started(cluster)
+
+        def became_available() -> None:
+            self.adopt_server_port(backend, cluster)
+
+        self.rt.clock.schedule(database, Step("creating", self.dur("instance_create"), on_done=became_available,
+                                              wait_for=cluster_ready))
+        return ActionResult({"DBInstance": database})
+
+    def delete_db_instance(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        ident = params["DBInstanceIdentifier"]
+        database = backend.databases.get(ident)
+        if database is None:
+            raise DBInstanceNotFoundError(ident)
+        if database.deletion_protection:
+            raise InvalidParameterCombination(
+                "Cannot delete protected DB Instance, please disable deletion protection and try again.")
+        if database.status == "deleting":
+            raise _fault("InvalidDBInstanceState", f"Instance {ident} is already being deleted.")
+        self.rt.clock.forget(database)
+        cluster = getattr(database, "cluster", None) if isinstance(database, DBInstanceClustered) else None
+
+        def gone() -> None:
+            backend.databases.pop(ident, None)
+            if cluster is not None:
+                if database.is_cluster_writer:
+                    cluster.designate_writer()  # AWS fails over to the next promotion tier
+                self.stop_cluster_server_if_idle(backend, cluster)
+
+        self.rt.clock.schedule(database, Step("deleting", self.dur("instance_delete"), on_done=gone,
+                                              final_status=None))
+        return ActionResult({"DBInstance": database})
+
+    def create_db_cluster_snapshot(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        cluster = self.find_cluster(backend, params["DBClusterIdentifier"])
+        self.require_cluster_status(cluster, "snapshotted")
+        snapshot = backend.create_db_cluster_snapshot(
+            cluster.db_cluster_identifier, params["DBClusterSnapshotIdentifier"], tags=params.get("Tags"))
+        self._start_snapshot(cluster, snapshot, set_backing_up=True)
+        return ActionResult({"DBClusterSnapshot": snapshot})
+
+    def _start_snapshot(self, cluster: DBCluster, snapshot: DBClusterSnapshot, set_backing_up: bool) -> None:
+        server = getattr(cluster, "_lx_pg", None)
+        snapshot._lx_data, snapshot._lx_ready = None, done_future()
+        if server is not None:
+            snapshot._lx_data, snapshot._lx_ready = self.rt.data.snapshot(server, after=cluster._lx_ready)
+        snapshot._lx_cross_region = False
+        ready = snapshot._lx_ready
+        self.rt.clock.schedule(snapshot, Step("creating", self.dur("snapshot_create"), progress=True,
+                                              wait_for=ready.done, on_done=ready.result))
+        if set_backing_up and not self.rt.clock.busy(cluster):
+            self.rt.clock.schedule(cluster, Step("backing-up", self.dur("snapshot_create")))
+
+    def copy_db_cluster_snapshot(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        target = params["TargetDBClusterSnapshotIdentifier"]
+        source = self.find_snapshot(account, region, params["SourceDBClusterSnapshotIdentifier"])
+        if target in backend.cluster_snapshots:
+            raise DBClusterSnapshotAlreadyExistsError(target)
+        if source.status != "available":
+            raise _fault("InvalidDBClusterSnapshotStateFault",
+                         f"Source snapshot {source.db_cluster_snapshot_identifier} is not in available state.")
+        cross_region = source.region != region
+        cross_account = source.account_id != account
+        kms_key_id = params.get("KmsKeyId")
+        if source.encrypted:
+            if cross_account and self.is_default_key(source.kms_key_id):
+                raise _fault("KMSKeyNotAccessibleFault",
+                             f"The source snapshot KMS key [{source.kms_key_id}] does not exist, is not enabled "
+                             "or you do not have permissions to access it.")
+            if cross_region and not kms_key_id:
+                raise KMSKeyNotAccessibleFault(str(kms_key_id))
+        if kms_key_id:
+            kms_key_id = self.validate_kms_key(account, region, kms_key_id)
+        elif source.encrypted and not cross_region:
+            kms_key_id = source.kms_key_id
+        manual = [s for s in backend.cluster_snapshots.values() if s.snapshot_type == "manual"]
+        if len(manual) >= backend.SNAPSHOT_QUOTA:
+            raise SnapshotQuotaExceededFault()
+        if cross_region:
+            in_flight = [s for s in backend.cluster_snapshots.values()
+                         if getattr(s, "_lx_cross_region", False) and s.status == "copying"]
+            if len(in_flight) >= MAX_CROSS_REGION_COPIES_IN_FLIGHT:
+                raise _fault("SnapshotQuotaExceeded",
+                             f"Cannot have more than {MAX_CROSS_REGION_COPIES_IN_FLIGHT} cross-region DB cluster "
+                             f"snapshot copies in progress in {region}.")
+        tags = params.get("Tags")
+        if params.get("CopyTags") and not tags:
+            tags = source.tags or []
+        snapshot = DBClusterSnapshot(backend, source.cluster, target, tags=tags or [], kms_key_id=kms_key_id)
+        if not source.encrypted and not kms_key_id:
+            snapshot.encrypted = snapshot.storage_encrypted = False
+        backend.cluster_snapshots[target] = snapshot
+        data, data_ready = self.snapshot_data(source)
+        snapshot._lx_data, snapshot._lx_ready = None, done_future()
+        if data is not None:
+            snapshot._lx_data, snapshot._lx_ready = self.rt.data.copy_snapshot(data, ready=data_ready)
+        snapshot._lx_cross_region = cross_region
+        snapshot.source_db_cluster_snapshot_arn = source.arn
+        ready = snapshot._lx_ready
+        self.rt.clock.schedule(snapshot, Step("copying", self.dur("copy"), progress=True, wait_for=ready.done,
+                                              on_done=ready.result))
+        return ActionResult({"DBClusterSnapshot": snapshot})
+
+    def delete_db_cluster_snapshot(self, resp: RDSResponse) -> ActionResult:
+        backend = self.backend(resp.current_account, resp.region)
+        ident = resp.params["DBClusterSnapshotIdentifier"]
+        snapshot = backend.cluster_snapshots.get(ident)
+        if snapshot is None:
+            raise DBClusterSnapshotNotFoundError(ident)
+        if snapshot.snapshot_type == "automated":
+            raise _fault("InvalidDBClusterSnapshotStateFault", "Automated snapshots cannot be deleted.")
+        backend.cluster_snapshots.pop(ident)
+        self.rt.clock.forget(snapshot)
+        self.rt.data.delete_snapshot(getattr(snapshot, "_lx_data", None), getattr(snapshot, "_lx_ready", None))
+        snapshot.status = "deleted"
+        return ActionResult({"DBClusterSnapshot": snapshot})
+
+    def describe_db_cluster_snapshots(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        ident = params.get("DBClusterSnapshotIdentifier")
+        if ident and ident.startswith("arn:"):
+            return ActionResult({"DBClusterSnapshots": [self.find_snapshot(account, region, ident)]})
+        filters = {f["Name"]: f["Values"] for f in params.get("Filters", [])}
+        snapshots = backend.describe_db_cluster_snapshots(
+            params.get("DBClusterIdentifier"), ident, params.get("SnapshotType"), filters)
+        if params.get("IncludeShared") and not params.get("SnapshotType"):
+            snapshots = list(snapshots) + backend.get_shared_db_cluster_snapshots()
+        return ActionResult({"DBClusterSnapshots": snapshots})
+
+    def modify_db_cluster_snapshot_attribute(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        snapshot = self.find_snapshot(account, region, params["DBClusterSnapshotIdentifier"])
+        if params.get("AttributeName") == "restore" and params.get("ValuesToAdd"):
+            if snapshot.snapshot_type == "automated":
+                raise _fault("InvalidDBClusterSnapshotStateFault",
+                             "Automated snapshots cannot be shared: copy it to a manual snapshot first.")
+            if snapshot.encrypted and self.is_default_key(snapshot.kms_key_id):
+                raise InvalidParameterValue(
+                    "Snapshots encrypted with the default aws/rds KMS key cannot be shared: copy it with a "
+                    "customer managed key first.")
+            if snapshot.status != "available":
+                raise _fault("InvalidDBClusterSnapshotStateFault",
+                             f"Snapshot {snapshot.db_cluster_snapshot_identifier} is not in available state.")
+        return self.original["modify_db_cluster_snapshot_attribute"](resp)
+
+    def delete_db_cluster(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        cluster = self.find_cluster(backend, params["DBClusterIdentifier"])
+        ident = cluster.db_cluster_identifier
+        if cluster.deletion_protection:
+            raise InvalidParameterCombination(
+                "Cannot delete protected Cluster, please disable deletion protection and try again.")
+        if self.instances_of(backend, cluster):
+            raise _fault("InvalidDBClusterStateFault",
+                         "Cluster cannot be deleted, it still contains DB instances in non-deleting state.")
+        if cluster.status not in ("available", "stopped", "failed", "inaccessible-encryption-credentials"):
+            raise _fault("InvalidDBClusterStateFault",
+                         f"Cluster {ident} is in {cluster.status} state and cannot be deleted.")
+        skip = bool(params.get("SkipFinalSnapshot"))
+        final_name = params.get("FinalDBSnapshotIdentifier")
+        if skip and final_name:
+            raise InvalidParameterCombination(
+                "FinalDBSnapshotIdentifier can not be specified when deleting a cluster with SkipFinalSnapshot "
+                "set to true.")
+        if not skip and not final_name:
+            raise InvalidParameterCombination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is set.")
+        final_ready = done_future()
+        if final_name:
+            if final_name in backend.cluster_snapshots:
+                raise DBClusterSnapshotAlreadyExistsError(final_name)
+            snapshot = backend.create_db_cluster_snapshot(ident, final_name)
+            self._start_snapshot(cluster, snapshot, set_backing_up=False)
+            final_ready = snapshot._lx_ready
+        if cluster.manage_master_user_password:
+            cluster.master_user_secret.delete_secret()
+
+        def gone() -> None:
+            if backend.clusters.get(ident) is cluster:
+                backend.clusters.pop(ident)
+            server = getattr(cluster, "_lx_pg", None)
+            if server is not None:
+                self.rt.data.destroy(server)
+
+        # The data goes only once the final snapshot has its copy of it.
+        self.rt.clock.schedule(cluster, Step("deleting", self.dur("cluster_delete"), on_done=gone, final_status=None,
+                                             wait_for=final_ready.done))
+        return ActionResult({"DBCluster": cluster})
+
+    def modify_db_cluster(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        cluster = self.find_cluster(backend, params["DBClusterIdentifier"])
+        old_id = cluster.db_cluster_identifier
+        self.require_cluster_status(cluster, "modified")
+        new_id = params.pop("NewDBClusterIdentifier", None)
+        new_password = params.pop("MasterUserPassword", None)
+        apply_now = bool(params.get("ApplyImmediately"))
+        if new_id and new_id.lower() != old_id:
+            if new_id.lower() in backend.clusters:
+                raise _fault("DBClusterAlreadyExistsFault", f"DB Cluster {new_id} already exists")
+            if not apply_now:
+                # AWS defers the rename to the maintenance window; the emulator has none, so it stays pending.
+                cluster._lx_pending_rename = new_id.lower()
+                new_id = None
+        else:
+            new_id = None
+        if params.get("VpcSecurityGroupIds") or params.get("DBClusterParameterGroupName") or params.get("KmsKeyId"):
+            self.validate_references(account, region, params)
+        structural = {k for k, v in params.items() if v not in (None, "", [])} - {
+            "db_cluster_identifier", "apply_immediately", "deletion_protection", "backup_retention_period",
+            "preferred_backup_window", "preferred_maintenance_window", "copy_tags_to_snapshot"}
+        backend.modify_db_cluster(params)  # moto sets plain attributes and the status; ours follow
+        self.rt.clock.forget(cluster)
+        if new_id:
+            new_id = new_id.lower()
+            backend.clusters.pop(old_id, None)
+            cluster.db_cluster_identifier = new_id
+            backend.clusters[new_id] = cluster
+            # moto matches members by identifier: follow the rename so membership survives it.
+            for db in self.instances_of(backend, cluster):
+                db.db_cluster_identifier = new_id
+            self.rt.clock.schedule(cluster, Step("renaming", self.dur("rename")))
+        if structural:
+            self.rt.clock.schedule(cluster, Step("modifying", self.dur("modify")))
+        if new_password is not None:
+            def reset_password() -> None:
+                cluster.master_user_password = new_password
+                server = getattr(cluster, "_lx_pg", None)
+                if server is not None:
+                    self.rt.data.set_password(server, new_password)
+
+            self.rt.clock.schedule(cluster, Step("resetting-master-credentials", self.dur("password_reset"),
+                                                 on_done=reset_password))
+        if not self.rt.clock.busy(cluster):
+            cluster.status = "available"
+        return ActionResult({"DBCluster": cluster})
+
+    # --- installation -------------------------------------------------------------------------------
+    PATCHED = ("create_db_cluster", "restore_db_cluster_from_snapshot", "create_db_instance", "delete_db_instance",
+               "create_db_cluster_snapshot", "copy_db_cluster_snapshot", "delete_db_cluster_snapshot",
+               "describe_db_cluster_snapshots", "modify_db_cluster_snapshot_attribute", "delete_db_cluster",
+               "modify_db_cluster")
+
+    def install(self) -> None:
+        self.original = {name: getattr(RDSResponse, name) for name in self.PATCHED}
+        layer = self
+        for name in self.PATCHED:
+            def handler(resp, _name=name):
+                return getattr(layer, _name)(resp)
+            setattr(RDSResponse, name, handler)
+        _patch_models(self)
+        # AWS's default quota of manual cluster snapshots per region (moto defaults to 1000).
+        os.environ.setdefault("MOTO_RDS_SNAPSHOT_LIMIT", "100")
+
+
+def _patch_models(layer: RdsLayer) -> None:
+    """Statuses are plain attributes driven by the Clock; endpoints point where the servers listen."""
+
+    def get_status(self):
+        return self._status
+
+    def set_status(self, value):
+        self._status = value
+
+    DBCluster.status = property(get_status, set_status)  # moto flips `creating` on the first read
+
+    original_save_automated_backup = DBCluster.save_automated_backup
+
+    def save_automated_backup(self):
+        # moto names automated backups rds:<cluster>-<minute>; a cluster re-created under the same name within the
+        # same minute (replace, swap) collided with the deleted one's backup, which AWS keeps apart.
+        try:
+            original_save_automated_backup(self)
+        except DBClusterSnapshotAlreadyExistsError:
+            pass
+
+    DBCluster.save_automated_backup = save_automated_backup
+
+    original_cluster_endpoint = DBCluster.endpoint.fget
+    original_reader_endpoint = DBCluster.reader_endpoint.fget
+    original_address = DBInstance.address.fget
+
+    def cluster_endpoint(self):
+        return layer.rt.endpoint_host or original_cluster_endpoint(self)
+
+    def reader_endpoint(self):
+        return layer.rt.endpoint_host or original_reader_endpoint(self)
+
+    def address(self):
+        if isinstance(self, DBInstanceClustered):
+            return layer.rt.endpoint_host or original_address(self)
+        return original_address(self)
+
+    DBCluster.endpoint = property(cluster_endpoint)
+    DBCluster.reader_endpoint = property(reader_endpoint)
+    DBInstance.address = property(address)
