@@ -277,3 +277,11 @@ def test_statuses_pass_through_aws_names(aws_env, east):
     assert cluster(east, "t")["Status"] == "available"
     wait_gone(east.describe_db_instances, "DBInstanceNotFound", DBInstanceIdentifier="t-1")
     assert east.delete_db_cluster(DBClusterIdentifier="t", SkipFinalSnapshot=True)["DBCluster"]["Status"] == "deleting"
+
+
+def test_dynamodb_tables_have_a_table_id_like_aws(aws_env):
+    dynamodb = client("dynamodb")
+    created = dynamodb.create_table(TableName="t", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                                    AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    described = dynamodb.describe_table(TableName="t")["Table"]
+    assert described["TableId"] == created["TableDescription"]["TableId"] and len(described["TableId"]) == 36

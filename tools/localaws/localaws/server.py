@@ -276,12 +276,14 @@ def serve(port: int, state_dir: Path, profile: str) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from . import dynamodb
     from .rds import RdsLayer
 
     state_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_data(state_dir)
     runtime = Runtime(state_dir, profile)
     RdsLayer(runtime).install()
+    dynamodb.install()
     stop_event = threading.Event()
     holder = {}
 
