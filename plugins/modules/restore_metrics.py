@@ -14,7 +14,7 @@ description:
   - Publishes metric data points with C(PutMetricData), in batches of at most 1000, for the restore pipeline's
     success and failure counts and its per-step durations, so an alarm can watch failures and a dashboard durations.
   - No bundled amazon.aws or community.aws module publishes CloudWatch metric data, hence this one.
-  - Metric data is a time series: every run adds points, so the module always reports C(changed=true) unless there
+  - Metric data is a time series, every run adds points, so the module always reports C(changed=true) unless there
     is nothing to publish.
 author:
   - dbops platform team (@dbops)
@@ -44,8 +44,8 @@ options:
       unit:
         description: The unit.
         type: str
-        default: None
-        choices: [Seconds, Count, Percent, Bytes, Milliseconds, None]
+        default: "None"
+        choices: [Seconds, Count, Percent, Bytes, Milliseconds, "None"]
       dimensions:
         description: Dimensions of this point, added to I(dimensions).
         type: dict
