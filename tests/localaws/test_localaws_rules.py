@@ -285,3 +285,11 @@ def test_dynamodb_tables_have_a_table_id_like_aws(aws_env):
                                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
     described = dynamodb.describe_table(TableName="t")["Table"]
     assert described["TableId"] == created["TableDescription"]["TableId"] and len(described["TableId"]) == 36
+
+
+def test_sns_plain_message_with_a_non_json_structure_is_published(aws_env):
+    sns = client("sns", region="us-west-2")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    published = sns.publish(TopicArn=topic, Message="hello", MessageStructure="string",
+                            MessageAttributes={"status": {"DataType": "String", "StringValue": "SUCCEEDED"}})
+    assert published["MessageId"]

@@ -276,7 +276,7 @@ def serve(port: int, state_dir: Path, profile: str) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import dynamodb
+    from . import dynamodb, sns
     from .rds import RdsLayer
 
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -284,6 +284,7 @@ def serve(port: int, state_dir: Path, profile: str) -> None:
     runtime = Runtime(state_dir, profile)
     RdsLayer(runtime).install()
     dynamodb.install()
+    sns.install()
     stop_event = threading.Event()
     holder = {}
 
