@@ -1,0 +1,655 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: aurora_cluster_restore
+short_description: Replace or swap an Aurora cluster from a snapshot, with instances, master password reset and guards
+version_added: 0.1.0
+description:
+  - Restores the Aurora cluster I(cluster_identifier) from the cluster snapshot I(snapshot_identifier) in the module's
+    region, creates its instances (writer first) and resets its master password from a Secrets Manager secret.
+  - With I(strategy=replace) the existing target is deleted (readers, writer, then the cluster, optionally with a final
+    snapshot), then the snapshot is restored under the target's name. The target is down for the whole restore.
+  - With I(strategy=swap) the snapshot is restored under a temporary identifier and brought fully up (instances,
+    password); then the old target is renamed to a retired identifier, the new cluster to the target's name, and the
+    retired cluster is deleted. The target is down only for the renames; the result reports that window.
+  - Guards refuse, before anything is changed, to delete or rename a target that carries the tag
+    C(dbops:aurora_restore:protected), has deletion protection (unless I(allow_disable_deletion_protection=true)),
+    is the source cluster of the snapshot (or I(source_cluster_identifier)), or is not in the module's region or the
+    I(expected_account_id).
+  - Every run computes its plan from what exists, so a rerun after a failure or a crash continues where the last run
+    stopped (half-deleted target, temporary cluster present, instance missing, retired cluster left). A rerun after
+    success is C(changed=false) - the target carries the collection's markers naming the snapshot it was restored
+    from, and the version of the master secret last applied (a new secret version resets the password again).
+  - A restored cluster keeps the source's master password until it is reset. The module reads the password from
+    I(master_secret_id) itself; it never appears in Ansible variables, results or logs.
+  - All waits are polls with jittered backoff under one deadline, I(wait_timeout), which may be hours; RDS calls are
+    retried on throttling. The amazon.aws RDS waiters are not used.
+  - In check mode the module returns the plan (what would be deleted, created, renamed) and changes nothing.
+author:
+  - dbops platform team (@dbops)
+options:
+  cluster_identifier:
+    description:
+      - The target cluster (identifier or ARN). An ARN must name the module's region (and I(expected_account_id)).
+    type: str
+    required: true
+    aliases: [target]
+  snapshot_identifier:
+    description:
+      - The cluster snapshot to restore, by identifier or ARN (for example a shared or copied snapshot). It must be
+        C(available) and in the module's region.
+    type: str
+    required: true
+  strategy:
+    description:
+      - C(replace) deletes the target, then restores under its name. C(swap) restores under a temporary name first and
+        swaps the names, so the target's downtime is only the renames.
+    type: str
+    choices: [replace, swap]
+    default: replace
+  db_subnet_group_name:
+    description: DB subnet group of the restored cluster.
+    type: str
+  vpc_security_group_ids:
+    description: VPC security groups of the restored cluster.
+    type: list
+    elements: str
+  kms_key_id:
+    description: KMS key (in the module's region) to encrypt the restored cluster with; default the snapshot's.
+    type: str
+  db_cluster_parameter_group_name:
+    description: Cluster parameter group of the restored cluster.
+    type: str
+  db_parameter_group_name:
+    description: DB parameter group of the restored cluster's instances.
+    type: str
+  port:
+    description: Port of the restored cluster; default the snapshot's.
+    type: int
+  engine_version:
+    description: Engine version of the restored cluster; default the snapshot's.
+    type: str
+  tags:
+    description:
+      - Tags of the restored cluster and its instances. The collection's marker tags (C(dbops:aurora_restore:*)) are
+        added and win over tags of the same key.
+    type: dict
+    default: {}
+  deletion_protection:
+    description: Deletion protection of the restored cluster.
+    type: bool
+    default: false
+  enable_iam_database_authentication:
+    description: Enable IAM database authentication on the restored cluster.
+    type: bool
+  enable_cloudwatch_logs_exports:
+    description: Log types to export to CloudWatch Logs (for Aurora PostgreSQL C(postgresql)).
+    type: list
+    elements: str
+  serverless_v2_scaling:
+    description:
+      - Serverless v2 capacity range; required when I(instances.instance_class=db.serverless).
+    type: dict
+    suboptions:
+      min_capacity:
+        description: Minimum capacity in Aurora capacity units (ACU).
+        type: float
+        required: true
+      max_capacity:
+        description: Maximum capacity in Aurora capacity units (ACU).
+        type: float
+        required: true
+  instances:
+    description:
+      - The instances of the restored cluster; the first is the writer. A restored cluster without an available writer
+        is never reported as done.
+      - Instances are named C(<cluster_identifier>-<n>) with the lowest free numbers.
+    type: dict
+    required: true
+    suboptions:
+      count:
+        description: Number of instances (writer plus readers).
+        type: int
+        default: 1
+      instance_class:
+        description: Instance class, for example C(db.r6g.large) or C(db.serverless).
+        type: str
+        required: true
+      promotion_tiers:
+        description:
+          - Failover priority per instance, writer first (0-15). Default 0 for the writer, then 1, 2, ...
+        type: list
+        elements: int
+      availability_zones:
+        description: Availability zones, used in turn for the instances (writer first). Default chosen by RDS.
+        type: list
+        elements: str
+  master_secret_id:
+    description:
+      - Secrets Manager secret (name or ARN) of the target environment holding the master password as JSON, with keys
+        C(username)/C(password) or C(master_username)/C(master_password). The master password is reset from it, and
+        the reset is waited for.
+      - Without it the restored cluster keeps the source's master password (a warning says so).
+    type: str
+  allow_disable_deletion_protection:
+    description: Allow turning off deletion protection of the cluster being replaced or retired; otherwise it is refused.
+    type: bool
+    default: false
+  final_snapshot:
+    description: Take a final snapshot of the cluster being deleted (the replaced or retired target).
+    type: bool
+    default: false
+  final_snapshot_identifier:
+    description:
+      - Name of the final snapshot; implies I(final_snapshot=true). Default C(<cluster_identifier>-final-<UTC time>),
+        unique. A name that already exists is refused before anything is changed.
+    type: str
+  source_cluster_identifier:
+    description:
+      - The production (source) cluster. The module refuses to replace or rename it. The cluster the snapshot was
+        taken from (in the same account and region) is always refused.
+    type: str
+  expected_account_id:
+    description: Refuse to act unless the credentials and the target are in this AWS account.
+    type: str
+  temporary_identifier_suffix:
+    description: Suffix of the temporary cluster of I(strategy=swap).
+    type: str
+    default: "-restoring"
+  retired_identifier_suffix:
+    description: Suffix the old target is renamed to by I(strategy=swap) before it is deleted.
+    type: str
+    default: "-retired"
+  wait_timeout:
+    description:
+      - Seconds the whole run may spend waiting (restores can take hours). When it runs out, the module fails with the
+        step it was waiting for; a rerun resumes from there.
+    type: int
+    default: 7200
+  poll_interval_min:
+    description: Shortest pause between two status polls, in seconds.
+    type: float
+    default: 5
+  poll_interval_max:
+    description: Longest pause between two status polls, in seconds (the pause grows with the time waited).
+    type: float
+    default: 30
+  operation_id:
+    description: The restore operation (see M(dbops.aurora_restore.restore_audit)); recorded in the marker tags.
+    type: str
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Refresh staging from the nightly production snapshot, keeping downtime to the renames
+  dbops.aurora_restore.aurora_cluster_restore:
+    region: eu-west-1
+    cluster_identifier: staging-aurora
+    snapshot_identifier: "arn:aws:rds:eu-west-1:111122223333:cluster-snapshot:production-2025-01-01"
+    strategy: swap
+    db_subnet_group_name: staging-db
+    vpc_security_group_ids: [sg-0123456789abcdef0]
+    kms_key_id: alias/staging-aurora
+    db_cluster_parameter_group_name: staging-aurora-pg15
+    instances:
+      count: 2
+      instance_class: db.r6g.large
+    master_secret_id: staging/aurora/master
+    source_cluster_identifier: production-aurora
+    expected_account_id: "111122223333"
+    allow_disable_deletion_protection: true
+    deletion_protection: true
+    final_snapshot: true
+    operation_id: "{{ restore_operation_id }}"
+    tags:
+      env: staging
+  register: restored
+
+- name: Replace a dev cluster (deleted first) with a Serverless v2 writer
+  dbops.aurora_restore.aurora_cluster_restore:
+    cluster_identifier: dev-aurora
+    snapshot_identifier: dev-refresh-copy
+    strategy: replace
+    instances:
+      instance_class: db.serverless
+    serverless_v2_scaling:
+      min_capacity: 0.5
+      max_capacity: 4
+    master_secret_id: dev/aurora/master
+    wait_timeout: 10800
+
+- name: Show what a restore would do
+  dbops.aurora_restore.aurora_cluster_restore:
+    cluster_identifier: staging-aurora
+    snapshot_identifier: production-2025-01-01
+    strategy: swap
+    instances:
+      instance_class: db.r6g.large
+  check_mode: true
+  register: restore_plan
+"""
+
+RETURN = r"""
+cluster_identifier:
+  description: The target cluster.
+  returned: always
+  type: str
+  sample: staging-aurora
+cluster_arn:
+  description: ARN of the target cluster after the restore.
+  returned: when the target exists
+  type: str
+  sample: arn:aws:rds:eu-west-1:111122223333:cluster:staging-aurora
+endpoint:
+  description: Writer endpoint of the target.
+  returned: when the target exists
+  type: str
+  sample: staging-aurora.cluster-abc.eu-west-1.rds.amazonaws.com
+reader_endpoint:
+  description: Reader endpoint of the target.
+  returned: when the target exists
+  type: str
+port:
+  description: Port of the target.
+  returned: when the target exists
+  type: int
+  sample: 5432
+status:
+  description: Status of the target cluster.
+  returned: when the target exists
+  type: str
+  sample: available
+instances:
+  description: Instance identifiers of the target, writer first.
+  returned: when the target exists
+  type: list
+  elements: str
+  sample: [staging-aurora-1, staging-aurora-2]
+writer_instance:
+  description: The writer instance of the target.
+  returned: when the target exists
+  type: str
+snapshot_restored:
+  description: ARN of the snapshot the target is restored from.
+  returned: always
+  type: str
+strategy:
+  description: The strategy used.
+  returned: always
+  type: str
+plan:
+  description:
+    - The steps of this run, in order (in check mode, the steps a run would take). Each has C(action) (for example
+      C(delete_instances), C(delete_cluster), C(restore_cluster), C(create_instances), C(reset_master_password),
+      C(rename)), C(phase), C(cluster) and the step's details (instance names, new identifier, final snapshot).
+    - Empty when the target is already restored from the snapshot.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"action": "rename", "phase": "swap", "cluster": "staging-aurora", "new_identifier": "staging-aurora-retired"}]
+completed_steps:
+  description: The steps completed by this run (C(action:cluster)); on failure, where a rerun resumes after.
+  returned: always
+  type: list
+  elements: str
+timings:
+  description: Seconds spent per phase (delete_target, restore, instances, master_password, swap, delete_retired, cleanup) and in total.
+  returned: always
+  type: dict
+  sample: {"restore": 601.2, "instances": 420.5, "master_password": 35.1, "swap": 62.0, "delete_retired": 300.4, "total": 1419.2}
+waits:
+  description: Each wait of the run with what it waited for, seconds, polls and the last status.
+  returned: always
+  type: list
+  elements: dict
+downtime_seconds:
+  description:
+    - Seconds the target name did not answer with the restored data and password. With C(swap), from the first
+      rename to the target name answering again with an available writer; with C(replace), from the first deletion
+      to the end of the master password reset.
+    - Null when this run did not take the target down.
+  returned: always
+  type: float
+  sample: 61.8
+failed_step:
+  description: On failure, the step (C(action:cluster)) that failed; a rerun resumes there.
+  returned: on failure after the restore started
+  type: str
+  sample: "wait_instances_available:staging-aurora-restoring"
+failed_phase:
+  description: On failure, the phase of the step that failed.
+  returned: on failure after the restore started
+  type: str
+  sample: instances
+final_snapshots:
+  description: Final snapshots taken by this run.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import datetime
+
+try:
+    import botocore  # pylint: disable=unused-import
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import SNAPSHOT_ARN_RE
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import RestoreError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import Runner
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import aws_call
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_cluster
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_cluster_instances
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_snapshot
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import error_code
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import instance_specs
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import live_instances
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import observe_state
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import paginate
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import parse_cluster_arn
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import plan
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import plan_changes
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import public_plan
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import snapshot_exists
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import validate_identifier
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import writer_of
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import read_json_secret
+
+
+def argument_spec():
+    return dict(
+        cluster_identifier=dict(type="str", required=True, aliases=["target"]),
+        snapshot_identifier=dict(type="str", required=True),
+        strategy=dict(type="str", choices=["replace", "swap"], default="replace"),
+        db_subnet_group_name=dict(type="str"),
+        vpc_security_group_ids=dict(type="list", elements="str"),
+        kms_key_id=dict(type="str"),
+        db_cluster_parameter_group_name=dict(type="str"),
+        db_parameter_group_name=dict(type="str"),
+        port=dict(type="int"),
+        engine_version=dict(type="str"),
+        tags=dict(type="dict", default={}),
+        deletion_protection=dict(type="bool", default=False),
+        enable_iam_database_authentication=dict(type="bool"),
+        enable_cloudwatch_logs_exports=dict(type="list", elements="str"),
+        serverless_v2_scaling=dict(type="dict", options=dict(
+            min_capacity=dict(type="float", required=True),
+            max_capacity=dict(type="float", required=True),
+        )),
+        instances=dict(type="dict", required=True, options=dict(
+            count=dict(type="int", default=1),
+            instance_class=dict(type="str", required=True),
+            promotion_tiers=dict(type="list", elements="int"),
+            availability_zones=dict(type="list", elements="str"),
+        )),
+        master_secret_id=dict(type="str"),
+        allow_disable_deletion_protection=dict(type="bool", default=False),
+        final_snapshot=dict(type="bool", default=False),
+        final_snapshot_identifier=dict(type="str"),
+        source_cluster_identifier=dict(type="str"),
+        expected_account_id=dict(type="str"),
+        temporary_identifier_suffix=dict(type="str", default="-restoring"),
+        retired_identifier_suffix=dict(type="str", default="-retired"),
+        wait_timeout=dict(type="int", default=7200),
+        poll_interval_min=dict(type="float", default=5),
+        poll_interval_max=dict(type="float", default=30),
+        operation_id=dict(type="str"),
+    )
+
+
+def validate_options(params, region):
+    """Checks the argument spec cannot express; RestoreError naming the bad input. Returns the identifiers."""
+    target = params["cluster_identifier"]
+    arn = parse_cluster_arn(target)
+    arn_account = None
+    if arn:
+        arn_region, arn_account, target = arn
+        if arn_region != region:
+            raise RestoreError("refusing to restore %r: the cluster ARN is in region %r, not the configured region %r"
+                               % (params["cluster_identifier"], arn_region, region))
+    target = validate_identifier(target, "cluster_identifier")
+    temp = validate_identifier(target + params["temporary_identifier_suffix"], "temporary identifier (cluster_identifier + temporary_identifier_suffix)")
+    retired = validate_identifier(target + params["retired_identifier_suffix"], "retired identifier (cluster_identifier + retired_identifier_suffix)")
+    if temp == retired:
+        raise RestoreError("temporary_identifier_suffix and retired_identifier_suffix must differ")
+    if params["temporary_identifier_suffix"] == "" or params["retired_identifier_suffix"] == "":
+        raise RestoreError("temporary_identifier_suffix and retired_identifier_suffix must not be empty")
+    instances = params["instances"]
+    if instances["count"] < 1 or instances["count"] > 16:
+        raise RestoreError("instances.count must be between 1 (the writer) and 16, got %d" % instances["count"])
+    tiers = instances.get("promotion_tiers") or []
+    if len(tiers) > instances["count"]:
+        raise RestoreError("instances.promotion_tiers has %d entries for %d instances" % (len(tiers), instances["count"]))
+    for tier in tiers:
+        if not 0 <= tier <= 15:
+            raise RestoreError("instances.promotion_tiers: %d is not a promotion tier (0-15)" % tier)
+    if not (instances["instance_class"] or "").startswith("db."):
+        raise RestoreError("instances.instance_class %r is not an instance class (db.r6g.large, db.serverless, ...)" % instances["instance_class"])
+    scaling = params["serverless_v2_scaling"]
+    if instances["instance_class"] == "db.serverless" and not scaling:
+        raise RestoreError("serverless_v2_scaling (min_capacity, max_capacity) is required when instances.instance_class is db.serverless")
+    if scaling:
+        if not 0 <= scaling["min_capacity"] <= scaling["max_capacity"] <= 256:
+            raise RestoreError("serverless_v2_scaling: need 0 <= min_capacity <= max_capacity <= 256, got %s..%s"
+                               % (scaling["min_capacity"], scaling["max_capacity"]))
+    if params["port"] is not None and not 1150 <= params["port"] <= 65535:
+        raise RestoreError("port %d is outside 1150-65535" % params["port"])
+    if params["wait_timeout"] < 1:
+        raise RestoreError("wait_timeout must be at least 1 second, got %d" % params["wait_timeout"])
+    if params["poll_interval_min"] <= 0 or params["poll_interval_max"] < params["poll_interval_min"]:
+        raise RestoreError("poll intervals: need 0 < poll_interval_min <= poll_interval_max, got %s and %s"
+                           % (params["poll_interval_min"], params["poll_interval_max"]))
+    account = params["expected_account_id"]
+    if account is not None and not (len(account) == 12 and account.isdigit()):
+        raise RestoreError("expected_account_id %r is not a 12-digit AWS account id" % account)
+    if account and arn_account and arn_account != account:
+        raise RestoreError("refusing to restore %r: the cluster ARN is in account %r, not expected_account_id %r"
+                           % (params["cluster_identifier"], arn_account, account))
+    if params["operation_id"] is not None and not 0 < len(params["operation_id"]) <= 200:
+        raise RestoreError("operation_id must be 1-200 characters")
+    if params["final_snapshot_identifier"]:
+        validate_identifier(params["final_snapshot_identifier"], "final_snapshot_identifier")
+    return target, temp, retired, arn_account
+
+
+def validate_references(module, params, region):
+    """Subnet group, security groups, KMS key, parameter groups: checked before anything is deleted."""
+    rds = aws_client(module, "rds")
+    checks = []
+    if params["db_subnet_group_name"] and params["db_subnet_group_name"].lower() != "default":
+        checks.append(("db_subnet_group_name", params["db_subnet_group_name"], "DBSubnetGroupNotFoundFault",
+                       lambda v: rds.describe_db_subnet_groups(aws_retry=True, DBSubnetGroupName=v)))
+    if params["db_cluster_parameter_group_name"] and not params["db_cluster_parameter_group_name"].startswith("default."):
+        checks.append(("db_cluster_parameter_group_name", params["db_cluster_parameter_group_name"], "DBParameterGroupNotFound",
+                       lambda v: rds.describe_db_cluster_parameter_groups(aws_retry=True, DBClusterParameterGroupName=v)))
+    if params["db_parameter_group_name"] and not params["db_parameter_group_name"].startswith("default."):
+        checks.append(("db_parameter_group_name", params["db_parameter_group_name"], "DBParameterGroupNotFound",
+                       lambda v: rds.describe_db_parameter_groups(aws_retry=True, DBParameterGroupName=v)))
+    for option, value, missing_code, call in checks:
+        try:
+            call(value)
+        except botocore.exceptions.ClientError as error:
+            if error_code(error) in (missing_code, "DBClusterParameterGroupNotFound", "DBParameterGroupNotFound", "DBSubnetGroupNotFoundFault"):
+                raise RestoreError("%s %r does not exist in region %s" % (option, value, region)) from None
+            raise
+    if params["vpc_security_group_ids"]:
+        ec2 = aws_client(module, "ec2")
+        for group in params["vpc_security_group_ids"]:
+            try:
+                ec2.describe_security_groups(aws_retry=True, GroupIds=[group])
+            except botocore.exceptions.ClientError as error:
+                if error_code(error) in ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound"):
+                    raise RestoreError("vpc_security_group_ids: security group %r does not exist in region %s" % (group, region)) from None
+                raise
+    if params["kms_key_id"]:
+        key = params["kms_key_id"]
+        key_region = key.split(":")[3] if key.startswith("arn:") and len(key.split(":")) > 4 else region
+        if key_region != region:
+            raise RestoreError("kms_key_id %r is in region %r; the restored cluster needs a key in %r" % (key, key_region, region))
+        kms = aws_client(module, "kms")
+        try:
+            metadata = kms.describe_key(aws_retry=True, KeyId=key)["KeyMetadata"]
+        except botocore.exceptions.ClientError as error:
+            if error_code(error) in ("NotFoundException", "NotFound", "InvalidArnException", "ValidationException"):
+                raise RestoreError("kms_key_id %r does not exist in region %s" % (key, region)) from None
+            raise
+        if metadata.get("KeyState", "Enabled") != "Enabled":
+            raise RestoreError("kms_key_id %r is not enabled (state %s)" % (key, metadata.get("KeyState")))
+
+
+def read_master_secret(module, secret_id):
+    """(password, version id); the password is registered as a no_log value at once."""
+    client = aws_client(module, "secretsmanager")
+    value, version = read_json_secret(client, secret_id)
+    password = value.get("password")
+    if password is None:
+        password = value.get("master_password")
+    if not isinstance(password, str) or not password:
+        raise RestoreError("master secret %r has no usable 'password' (or 'master_password') key" % secret_id)
+    module.no_log_values.add(password)
+    if not 8 <= len(password) <= 128 or any(ch in password for ch in "/\"@ "):
+        raise RestoreError("master secret %r: its password is not a valid Aurora master password "
+                           "(8-128 printable characters, no '/', '\"', '@' or space)" % secret_id)
+    username = value.get("username", value.get("master_username"))
+    return password, version, username
+
+
+def caller_account(module):
+    sts = aws_client(module, "sts")
+    return aws_call("reading the caller identity (sts:GetCallerIdentity)", sts.get_caller_identity)["Account"]
+
+
+def taken_instance_ids(client, prefix):
+    result = paginate(client.get_paginator("describe_db_instances"))
+    return {db["DBInstanceIdentifier"].lower() for db in result.get("DBInstances", []) if db["DBInstanceIdentifier"].lower().startswith(prefix)}
+
+
+def target_facts(client, target):
+    cluster = describe_cluster(client, target)
+    if cluster is None:
+        return {}
+    entry = {"cluster": cluster, "instances": describe_cluster_instances(client, target)}
+    return {
+        "cluster_arn": cluster.get("DBClusterArn"),
+        "endpoint": cluster.get("Endpoint"),
+        "reader_endpoint": cluster.get("ReaderEndpoint"),
+        "port": cluster.get("Port"),
+        "status": cluster.get("Status"),
+        "instances": [db["DBInstanceIdentifier"] for db in live_instances(entry)],
+        "writer_instance": writer_of(entry),
+    }
+
+
+def run(module):
+    params = module.params
+    region = module.region
+    target, temp, retired, dummy = validate_options(params, region)
+    client = aws_client(module, "rds")
+
+    # Preflight: everything the restore needs, checked before anything changes.
+    account = None
+    if params["expected_account_id"]:
+        account = caller_account(module)
+        if account != params["expected_account_id"]:
+            raise RestoreError("refusing to restore %r: the AWS credentials are for account %r, not expected_account_id %r"
+                               % (target, account, params["expected_account_id"]))
+    snapshot_id = params["snapshot_identifier"]
+    match = SNAPSHOT_ARN_RE.match(snapshot_id)
+    if match and match.group(1) != region:
+        raise RestoreError("snapshot_identifier %r is in region %r; copy it to %r first (aurora_snapshot_copy)" % (snapshot_id, match.group(1), region))
+    snapshot = describe_snapshot(client, snapshot_id)
+    if not (snapshot.get("Engine") or "").startswith("aurora"):
+        raise RestoreError("snapshot_identifier %r is a %r snapshot, not an Aurora cluster snapshot" % (snapshot_id, snapshot.get("Engine")))
+    validate_references(module, params, region)
+
+    password_holder = {}
+    secret_version = None
+    if params["master_secret_id"]:
+        password, secret_version, username = read_master_secret(module, params["master_secret_id"])
+        password_holder["password"] = password
+        if username and snapshot.get("MasterUsername") and username != snapshot["MasterUsername"]:
+            module.warn("master secret %r names user %r but the snapshot's master user is %r; only the password is reset"
+                        % (params["master_secret_id"], username, snapshot["MasterUsername"]))
+    else:
+        module.warn("no master_secret_id: the restored cluster keeps the source's master password")
+
+    final = None
+    if params["final_snapshot"] or params["final_snapshot_identifier"]:
+        final = (params["final_snapshot_identifier"]
+                 or "%s-final-%s" % (target, datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d%H%M%S"))).lower()
+
+    ctx = {
+        "target": target, "temp_id": temp, "retired_id": retired, "strategy": params["strategy"], "region": region,
+        "snapshot": snapshot, "instance_specs": instance_specs(params["instances"], target),
+        "master_secret_id": params["master_secret_id"], "secret_version": secret_version,
+        "final_snapshot_identifier": final, "allow_disable_deletion_protection": params["allow_disable_deletion_protection"],
+        "source_cluster_identifier": params["source_cluster_identifier"], "expected_account_id": params["expected_account_id"],
+        "operation_id": params["operation_id"], "restore_options": params,
+    }
+    state = observe_state(client, [target, temp, retired] if params["strategy"] == "swap" else [target])
+    steps = plan(ctx, state, taken_instance_ids(client, target))
+    for step in steps:
+        name = step.get("final_snapshot_identifier")
+        if step["action"] == "delete_cluster" and name and snapshot_exists(client, name):
+            raise RestoreError("final snapshot %r already exists; choose another final_snapshot_identifier (nothing was changed)" % name)
+
+    result = dict(changed=plan_changes(steps), cluster_identifier=target, strategy=params["strategy"],
+                  snapshot_restored=snapshot["DBClusterSnapshotArn"], plan=public_plan(steps), completed_steps=[],
+                  timings={}, waits=[], downtime_seconds=None, final_snapshots=[])
+    if module.check_mode:
+        result.update(target_facts(client, target))
+        return result, None
+
+    runner = Runner(client, ctx, params["wait_timeout"], params["poll_interval_min"], params["poll_interval_max"],
+                    password_reader=lambda: password_holder["password"])
+    try:
+        runner.run(steps)
+    except RestoreError as error:
+        return result, (str(error), runner)
+    runner.finish_replace_downtime()
+    result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
+                  downtime_seconds=runner.downtime_seconds, final_snapshots=runner.final_snapshots)
+    result.update(target_facts(client, target))
+    if len(result.get("instances") or []) > params["instances"]["count"]:
+        module.warn("cluster %r has %d instances, more than instances.count=%d; extra instances are not deleted"
+                    % (target, len(result["instances"]), params["instances"]["count"]))
+    return result, None
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+    )
+    try:
+        result, failure = run(module)
+    except (RestoreError, SecretError) as error:
+        module.fail_json(msg=str(error), changed=False)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg="AWS request failed before the restore started (nothing was changed)")
+    if failure:
+        message, runner = failure
+        result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
+                      final_snapshots=runner.final_snapshots)
+        if runner.current:
+            result.update(failed_step="%s:%s" % (runner.current["action"], runner.current["cluster"]), failed_phase=runner.current["phase"])
+        module.fail_json(msg=message, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
