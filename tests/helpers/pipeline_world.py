@@ -1,0 +1,95 @@
+"""The AWS resources a restore run needs besides the source, made with plain boto3 for the playbook tests.
+
+playbooks/bootstrap.yml makes the same in real use (its own tests check that); the playbook tests need a
+world in a second, so they build it directly: per account (A = the emulator's default, B by assume-role)
+a KMS key aliased alias/aurora-restore in us-west-2 and us-east-1, the state and audit tables, an SNS topic
+subscribed by an SQS queue (so tests can read every notification back), and the environment's secrets.
+"""
+import json
+
+import boto3
+
+from helpers.audit_tables import create_audit_tables
+
+ACCOUNT_A = "123456789012"
+ACCOUNT_B = "210987654321"
+TARGET_REGION = "us-west-2"
+SOURCE_REGION = "us-east-1"
+TOPIC_NAME = "aurora-restore-notifications"
+# Every password of the world, so tests can assert none of them is ever printed or sent.
+PASSWORDS = {}
+
+
+def account_b_credentials():
+    sts = boto3.client("sts", region_name=SOURCE_REGION)
+    credentials = sts.assume_role(RoleArn="arn:aws:iam::%s:role/aurora-restore-operator" % ACCOUNT_B, RoleSessionName="tests")["Credentials"]
+    return {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"]}
+
+
+def session(account):
+    return boto3.Session(**(account_b_credentials() if account == ACCOUNT_B else {}))
+
+
+def put_secret(account, name, value):
+    client = session(account).client("secretsmanager", region_name=TARGET_REGION)
+    try:
+        client.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+    except client.exceptions.ResourceNotFoundException:
+        client.create_secret(Name=name, SecretString=json.dumps(value))
+
+
+def build(environments=(("dev", ACCOUNT_A), ("staging", ACCOUNT_B))):
+    """Make the world; returns {environment: {"account", "queue_url", "topic_arn"}}."""
+    world = {}
+    for environment, account in environments:
+        aws = session(account)
+        for region in (TARGET_REGION, SOURCE_REGION):
+            kms = aws.client("kms", region_name=region)
+            key = kms.create_key(Description="aurora restore")["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName="alias/aurora-restore", TargetKeyId=key)
+        if account == ACCOUNT_A:
+            create_audit_tables(region=TARGET_REGION)
+        else:
+            _create_tables_with(aws)
+        topic = aws.client("sns", region_name=TARGET_REGION).create_topic(Name=TOPIC_NAME)["TopicArn"]
+        sqs = aws.client("sqs", region_name=TARGET_REGION)
+        queue_url = sqs.create_queue(QueueName="notifications-%s" % environment)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        aws.client("sns", region_name=TARGET_REGION).subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        master = {"username": "postgres", "password": "%s-Master'Pw;1" % environment}
+        users = {
+            "application_user": {"username": "app_user", "password": "%s-App\"Pw\\1" % environment},
+            "readonly_user": {"username": "readonly_user", "password": "%s-Ro-Pw-1" % environment},
+            "devops_user": {"username": "devops_user", "password": "%s-Ops-Pw-1" % environment},
+        }
+        put_secret(account, "aurora-restore/%s/master" % environment, master)
+        put_secret(account, "aurora-restore/%s/users" % environment, users)
+        PASSWORDS[environment] = [master["password"]] + [user["password"] for user in users.values()]
+        world[environment] = {"account": account, "queue_url": queue_url, "topic_arn": topic, "users": users}
+    return world
+
+
+def _create_tables_with(aws):
+    client = aws.client("dynamodb", region_name=TARGET_REGION)
+    client.create_table(TableName="aurora-restore-state", KeySchema=[{"AttributeName": "operation_id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "operation_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    client.create_table(TableName="aurora-restore-audit",
+                        KeySchema=[{"AttributeName": "operation_id", "KeyType": "HASH"}, {"AttributeName": "timestamp", "KeyType": "RANGE"}],
+                        AttributeDefinitions=[{"AttributeName": "operation_id", "AttributeType": "S"}, {"AttributeName": "timestamp", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+
+
+def notifications(world, environment):
+    """Every SNS notification the environment's queue received (the SNS envelopes' bodies and attributes)."""
+    account = world[environment]["account"]
+    sqs = session(account).client("sqs", region_name=TARGET_REGION)
+    received = []
+    while True:
+        response = sqs.receive_message(QueueUrl=world[environment]["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        messages = response.get("Messages", [])
+        if not messages:
+            return received
+        for message in messages:
+            received.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=world[environment]["queue_url"], ReceiptHandle=message["ReceiptHandle"])

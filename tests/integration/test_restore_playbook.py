@@ -1,0 +1,153 @@
+"""playbooks/restore.yml end to end: real ansible-playbook runs of inventories/local against the emulator,
+with a real PostgreSQL behind every cluster."""
+import json
+
+import boto3
+import psycopg2
+import pytest
+
+from helpers import pipeline_world
+from helpers.ansible_run import REPO_ROOT
+from helpers.ansible_run import run_playbook
+from helpers.audit_tables import AUDIT_TABLE
+
+PLAYBOOK = REPO_ROOT / "playbooks" / "restore.yml"
+INVENTORY = str(REPO_ROOT / "inventories" / "local")
+TARGET_REGION = pipeline_world.TARGET_REGION
+
+
+@pytest.fixture
+def world(aws_env):
+    aws_env.set_durations(copy=1.0, restore=1.0, instance_create=1.0, cluster_delete=0.5, instance_delete=0.5, rename=0.5,
+                          password_reset=0.5, snapshot_create=0.5, modify=0.5)
+    seeded = aws_env.seed()
+    built = pipeline_world.build()
+    built["seed"] = seeded
+    return built
+
+
+def restore(tmp_path, *args, extra_vars=None, check=False):
+    return run_playbook(PLAYBOOK, tmp_path, inventory=INVENTORY, args=args, extra_vars=extra_vars, check=check,
+                        extra_env={"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"})
+
+
+def rds(account=pipeline_world.ACCOUNT_A):
+    return pipeline_world.session(account).client("rds", region_name=TARGET_REGION)
+
+
+def clusters(account=pipeline_world.ACCOUNT_A):
+    return sorted(cluster["DBClusterIdentifier"] for cluster in rds(account).describe_db_clusters()["DBClusters"])
+
+
+def copies(account=pipeline_world.ACCOUNT_A):
+    return sorted(snapshot["DBClusterSnapshotIdentifier"] for snapshot in rds(account).describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"])
+
+
+def app_rows(account, target, user):
+    cluster = rds(account).describe_db_clusters(DBClusterIdentifier=target)["DBClusters"][0]
+    with psycopg2.connect(host=cluster["Endpoint"], port=cluster["Port"], dbname="appdb", user=user["username"],
+                          password=user["password"], connect_timeout=10) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*), count(*) FILTER (WHERE email LIKE '%@example.invalid') FROM customers")
+            return cursor.fetchone()
+
+
+def operations(account):
+    table = pipeline_world.session(account).client("dynamodb", region_name=TARGET_REGION)
+    items = table.scan(TableName="aurora-restore-state")["Items"]
+    return [item for item in items if item["item_type"]["S"] == "operation"]
+
+
+def test_dev_replace_and_staging_swap_in_parallel(world, tmp_path):
+    """Both strategies, both accounts, one run: rows readable as the app user, masked; notifications complete
+    and free of passwords; one copy per account; no temporary or retired cluster left."""
+    run = restore(tmp_path)
+    assert run.rc == 0, run.output[-3000:]
+    for environment, account, target in (("dev", pipeline_world.ACCOUNT_A, "dev-app"), ("staging", pipeline_world.ACCOUNT_B, "staging-app")):
+        total, masked = app_rows(account, target, world[environment]["users"]["application_user"])
+        assert total == world["seed"]["tables"]["customers"] and masked == total
+        assert clusters(account) == [target]
+        assert [name for name in copies(account) if name.startswith("dbops-")] != []
+        [operation] = operations(account)
+        assert operation["status"]["S"] == "SUCCEEDED"
+        [message] = pipeline_world.notifications(world, environment)
+        summary = json.loads(message["Message"])
+        assert summary["status"] == "SUCCEEDED" and summary["target"] == target and summary["environment"] == environment
+        assert summary["operation_id"] == operation["operation_id"]["S"]
+        assert summary["snapshot"] == world["seed"]["snapshot_arn"] and summary["endpoint"]
+        steps = [line.split()[0] for line in summary["timeline"]]
+        shared = ["share_snapshot"] if environment == "staging" else []
+        assert steps == ["preflight", "select_snapshot"] + shared + ["copy_snapshot", "restore_cluster", "db_users", "archive"]
+        assert message["MessageAttributes"]["status"]["Value"] == "SUCCEEDED"
+        for password in pipeline_world.PASSWORDS[environment]:
+            assert password not in message["Message"] and password not in run.output
+
+
+def test_a_failure_at_each_step_then_resumes_to_success(world, aws_env, tmp_path):
+    """dev-app fails at preflight, copy, restore, users and archive in turn; each rerun with the operation id
+    resumes from the failed step and leaves no duplicate or orphan behind."""
+    pipeline_world.put_secret(pipeline_world.ACCOUNT_A, "aurora-restore/dev/broken", ["not", "an", "object"])
+    first = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_kms_key_id": "alias/missing"})
+    assert first.rc != 0
+    [operation] = operations(pipeline_world.ACCOUNT_A)
+    operation_id = operation["operation_id"]["S"]
+    assert operation["status"]["S"] == "FAILED" and "preflight failed" in operation["error"]["S"]
+    assert clusters() == [] and copies() == []
+
+    aws_env.set_durations(copy=30.0)
+    failures = [
+        ({"restore_wait_timeout": 2}, "copy_snapshot"),
+        ({"restore_master_secret_id": "aurora-restore/dev/missing"}, "restore_cluster"),
+        ({"restore_users_secret_id": "aurora-restore/dev/broken"}, "db_users"),
+        ({"restore_archive_keep_newest": -1}, "archive"),
+    ]
+    for index, (bad_vars, failing_step) in enumerate(failures):
+        if failing_step == "restore_cluster":
+            aws_env.set_durations(copy=0.5)
+        run = restore(tmp_path, "--limit", "dev-app", extra_vars=dict(bad_vars, restore_operation_id=operation_id))
+        assert run.rc != 0, failing_step
+        record = operations(pipeline_world.ACCOUNT_A)
+        assert len(record) == 1 and record[0]["status"]["S"] == "FAILED", failing_step
+        assert record[0]["error"]["S"].startswith(failing_step + " failed:"), record[0]["error"]["S"]
+        assert int(record[0]["attempt"]["N"]) == index + 2
+    final = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_operation_id": operation_id})
+    assert final.rc == 0, final.output[-3000:]
+    [operation] = operations(pipeline_world.ACCOUNT_A)
+    assert operation["status"]["S"] == "SUCCEEDED" and int(operation["attempt"]["N"]) == 6
+    assert clusters() == ["dev-app"]
+    assert len([name for name in copies() if name.startswith("dbops-")]) == 1
+    assert "skipped: " in final.output  # the completed steps were not run again
+    notes = [json.loads(message["Message"])["status"] for message in pipeline_world.notifications(world, "dev")]
+    assert notes == ["FAILED"] * 5 + ["SUCCEEDED"]
+    events = boto3.client("dynamodb", region_name=TARGET_REGION).query(
+        TableName=AUDIT_TABLE, KeyConditionExpression="operation_id = :id", ExpressionAttributeValues={":id": {"S": operation_id}})["Items"]
+    assert len([event for event in events if event["event"]["S"] == "operation_resumed"]) == 5
+
+
+def test_a_concurrent_run_on_the_same_target_is_refused_with_nothing_touched(world, tmp_path):
+    holder = run_playbook("""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars: {ansible_python_interpreter: "{{ ansible_playbook_python }}"}
+  tasks:
+    - name: start
+      dbops.aurora_restore.restore_audit: {action: start, target: dev-app, region: us-west-2}
+""", tmp_path).result("start")["operation"]["operation_id"]
+    run = restore(tmp_path, "--limit", "dev-app")
+    assert run.rc != 0
+    assert "target 'dev-app' is locked by operation '%s'" % holder in run.output
+    assert clusters() == [] and copies() == []
+    assert [item["operation_id"]["S"] for item in operations(pipeline_world.ACCOUNT_A)] == [holder]
+    assert pipeline_world.notifications(world, "dev") == []
+
+
+def test_check_mode_changes_nothing(world, tmp_path):
+    run = restore(tmp_path, check=True)
+    assert run.rc == 0, run.output[-3000:]
+    assert "check mode, nothing changed" in run.output
+    for account in (pipeline_world.ACCOUNT_A, pipeline_world.ACCOUNT_B):
+        assert clusters(account) == [] and copies(account) == [] and operations(account) == []
+    source = boto3.client("rds", region_name="us-east-1")
+    attributes = source.describe_db_cluster_snapshot_attributes(DBClusterSnapshotIdentifier="production-seed")
+    assert all(not attribute["AttributeValues"] for attribute in attributes["DBClusterSnapshotAttributesResult"]["DBClusterSnapshotAttributes"])
