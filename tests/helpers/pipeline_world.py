@@ -63,8 +63,8 @@ def build(environments=(("dev", ACCOUNT_A), ("staging", ACCOUNT_B))):
             "readonly_user": {"username": "readonly_user", "password": "%s-Ro-Pw-1" % environment},
             "devops_user": {"username": "devops_user", "password": "%s-Ops-Pw-1" % environment},
         }
-        put_secret(account, "aurora-restore/%s/master" % environment, master)
-        put_secret(account, "aurora-restore/%s/users" % environment, users)
+        put_secret(account, "aurora-restore/%s/master-credentials" % environment, master)
+        put_secret(account, "aurora-restore/%s/app-credentials" % environment, users)
         PASSWORDS[environment] = [master["password"]] + [user["password"] for user in users.values()]
         world[environment] = {"account": account, "queue_url": queue_url, "topic_arn": topic, "users": users}
     return world
