@@ -1,10 +1,37 @@
 #!/usr/bin/env bash
-# make demo: start the local emulator, run the demo playbook against it, stop the emulator.
+# make demo: the main job end to end on the local emulator (tools/localaws), then the emulator is stopped.
+#   1. emulator up (demo durations: copies and restores take tens of seconds, with AWS's statuses)
+#   2. seed: a "production" Aurora cluster in us-east-1 with sample data, and a manual snapshot of it
+#   3. playbooks/bootstrap.yml for each account/region (tables, topic, KMS key, secrets, IAM role, alarm)
+#   4. playbooks/restore.yml: dev (replace, same account) and staging (swap, second account) in parallel
+#   5. the restored rows, read as each target's application user, and each run's timeline from the audit table
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state_dir="$PWD/.local/demo"
-python -m localaws up --profile demo --state-dir "$state_dir" >/dev/null
-trap 'python -m localaws down --state-dir "$state_dir" >/dev/null' EXIT
+started=$SECONDS
+step() { printf '\n\033[1m== %s\033[0m (%ss)\n' "$1" "$((SECONDS - started))"; }
+
+step "Starting the local AWS emulator (profile demo)"
+python -m localaws up --profile demo --state-dir "$state_dir"
+trap 'python -m localaws down --state-dir "$state_dir"' EXIT
 # shellcheck disable=SC1091
 source "$state_dir/localaws.env"
-ANSIBLE_CALLBACK_RESULT_FORMAT=yaml ansible-playbook tools/demo/audit_trail.yml
+
+step "Seeding the production source: cluster, sample data, manual snapshot (us-east-1, account 123456789012)"
+python -m localaws seed --state-dir "$state_dir" | python -c 'import json,sys; d=json.load(sys.stdin); print("  cluster %(cluster_id)s, snapshot %(snapshot_id)s, tables %(tables)s" % d)'
+
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
+step "Bootstrapping each account/region (only changes are shown)"
+# IAM is global to an account: the second region of account B gets only its KMS key.
+ANSIBLE_DISPLAY_OK_HOSTS=false ansible-playbook -i inventories/local playbooks/bootstrap.yml -e bootstrap_hosts=bootstrap \
+  --limit account-a-us-west-2,account-b-us-west-2
+ANSIBLE_DISPLAY_OK_HOSTS=false ansible-playbook -i inventories/local playbooks/bootstrap.yml -e bootstrap_hosts=bootstrap \
+  --limit account-b-us-east-1 --tags bootstrap_kms
+
+step "Restoring dev (replace) and staging (swap, cross-account) in parallel"
+ANSIBLE_STDOUT_CALLBACK=community.general.unixy ansible-playbook -i inventories/local playbooks/restore.yml
+
+python tools/demo/report.py --database appdb \
+  --target dev-app,aurora-restore/dev/app-credentials \
+  --target staging-app,aurora-restore/staging/app-credentials,arn:aws:iam::210987654321:role/aurora-restore-operator
+step "Done"

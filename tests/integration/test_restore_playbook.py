@@ -40,7 +40,8 @@ def clusters(account=pipeline_world.ACCOUNT_A):
 
 
 def copies(account=pipeline_world.ACCOUNT_A):
-    return sorted(snapshot["DBClusterSnapshotIdentifier"] for snapshot in rds(account).describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"])
+    listed = rds(account).describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+    return sorted(snapshot["DBClusterSnapshotIdentifier"] for snapshot in listed)
 
 
 def app_rows(account, target, user):
