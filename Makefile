@@ -9,7 +9,8 @@ SUMMARY := $(OUT)/summary
 COLLECTIONS := $(CURDIR)/.collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dbops/aurora_restore
 # ansible-test must run inside an ansible_collections/<ns>/<name> tree: it gets a copy, outside the checkout.
-SANITY_ROOT ?= $(or $(TMPDIR),/tmp)/dbops-aurora-restore-sanity-$(shell id -u)
+# (one per checkout, so two checkouts can run their checks at once).
+SANITY_ROOT ?= $(or $(TMPDIR),/tmp)/dbops-aurora-restore-sanity-$(shell id -u)-$(shell echo "$(CURDIR)" | md5sum | cut -c1-8)
 PYTEST_WORKERS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -18,13 +19,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tools/localaws
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup postgres sanity lint units integration test demo build local-up local-down local-status clean
+.PHONY: help setup postgres sanity lint units integration molecule test demo build ee-context local-up local-down local-status clean
 
 help:
 	@echo "make test          every check (sanity, lint, units, integration) on a fresh clone"
 	@echo "make demo          the main job, end to end, on the local emulator"
-	@echo "make sanity|lint|units|integration   one check (integration includes the emulator's own tests)"
+	@echo "make sanity|lint|units|integration|molecule   one check (integration includes the emulator's own tests)"
 	@echo "make build         the collection tarball (ansible-galaxy collection build)"
+	@echo "make ee-context    the execution environment's build context (ansible-builder create) in tests/output/ee"
 	@echo "make local-up|local-down|local-status   the local AWS emulator"
 
 setup: $(VENV)/.installed $(COLLECTION_LINK) postgres
@@ -61,13 +63,23 @@ integration: setup
 	pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests/localaws tests/integration 2>&1 | tee $(OUT)/integration.log
 	@tail -n 1 $(OUT)/integration.log | sed 's/^=* */integration: /; s/ *=*$$//' > $(SUMMARY)/integration.txt
 
+# Molecule scenarios (molecule/<role>): driver `default`, unmanaged, against the emulator each scenario starts.
+molecule: setup
+	@mkdir -p $(SUMMARY)
+	NO_COLOR=1 molecule test --all 2>&1 | tee $(OUT)/molecule.log
+	@ok=$$(grep -cE "^[a-z_]+ +: actions=.* failed=0$$" $(OUT)/molecule.log || true); \
+	  all=$$(grep -cE "^[a-z_]+ +: actions=" $(OUT)/molecule.log || true); \
+	  echo "molecule: $$ok of $$all scenarios passed (converge, idempotence, verify)" > $(SUMMARY)/molecule.txt; \
+	  test "$$ok" = "$$all" -a "$$all" -gt 0
+
 test:
 	@rm -rf $(SUMMARY)
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory units
 	$(MAKE) --no-print-directory integration
-	@echo "== checks run =="; cat $(SUMMARY)/sanity.txt $(SUMMARY)/lint.txt $(SUMMARY)/units.txt $(SUMMARY)/integration.txt
+	$(MAKE) --no-print-directory molecule
+	@echo "== checks run =="; cat $(SUMMARY)/sanity.txt $(SUMMARY)/lint.txt $(SUMMARY)/units.txt $(SUMMARY)/integration.txt $(SUMMARY)/molecule.txt
 
 demo: setup
 	bash tools/demo.sh
@@ -75,6 +87,12 @@ demo: setup
 build: setup
 	@mkdir -p $(OUT)/build
 	ansible-galaxy collection build --force --output-path $(OUT)/build
+
+# Build context of execution-environment.yml (no container runtime needed); docs/awx.md: build and push the image.
+ee-context: setup
+	rm -rf $(OUT)/build $(OUT)/ee
+	$(MAKE) --no-print-directory build
+	ansible-builder create --file execution-environment.yml --context $(OUT)/ee --output-filename Containerfile
 
 local-up: setup
 	python -m localaws up
