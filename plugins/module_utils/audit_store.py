@@ -35,7 +35,9 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction imp
 LOCK_KEY_PREFIX = "lock#"
 OPERATION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED")
 FINAL_STATUSES = ("SUCCEEDED", "FAILED")
-STEP_STATUSES = ("started", "succeeded", "failed", "skipped")
+# `progress` is an event of a running step (status and percent of a long wait, a lease heartbeat): it is
+# recorded in the audit trail and on the step, and leaves the step's status as it is.
+STEP_STATUSES = ("started", "progress", "succeeded", "failed", "skipped")
 DONE_STEP_STATUSES = ("succeeded", "skipped")
 
 _TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
@@ -435,14 +437,21 @@ class AuditStore:
         if record["status"] in FINAL_STATUSES:
             raise AuditStoreError("operation %r already finished as %s; start a new one or resume it first" % (operation_id, record["status"]))
         current = record.get("steps", {}).get(step, {})
-        if current.get("status") == status and current.get("details", {}) == (details or {}) and current.get("error") == error:
+        if status == "progress":
+            if current.get("status") != "started":
+                raise AuditStoreError("step %r of operation %r is not running (its status is %r); record it as started first"
+                                      % (step, operation_id, current.get("status")))
+        elif current.get("status") == status and current.get("details", {}) == (details or {}) and current.get("error") == error:
             return record, False  # the same fact again: nothing new to record
         if check_mode:
             return record, True
         entry = dict(current)
         entry["status"] = status
         entry["attempt"] = record.get("attempt", 1)
-        if status == "started":
+        if status == "progress":
+            entry = dict(current, progress=dict(details or {}, at=iso(now)))
+            details = entry["progress"]
+        elif status == "started":
             entry = {"status": status, "started_at": iso(now), "attempt": record.get("attempt", 1)}
         else:
             entry.setdefault("started_at", iso(now))

@@ -667,7 +667,11 @@ def main():
     try:
         validate(module.params)
         {"present": copier.run_present, "shared": copier.run_shared, "absent": copier.run_absent}[module.params["state"]]()
-    except (SnapshotError, WaitTimeout, WaitFailed) as error:
+    except WaitTimeout as error:
+        # The wait so far (status, percent, trail) comes back too: a caller waiting in chunks reports it.
+        copier.result["wait"] = {key: value for key, value in error.progress.items() if key != "resource"}
+        module.fail_json(msg=str(error), **copier.result)
+    except (SnapshotError, WaitFailed) as error:
         module.fail_json(msg=str(error), **copier.result)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg="RDS request failed (state=%s)" % module.params["state"], **copier.result)

@@ -19,7 +19,8 @@ description:
     runs started at the same moment cannot both win.
   - The lock is a lease. Every recorded event renews it; a run that crashed stops holding the target once
     I(lock_lease_seconds) have passed, and the next C(action=start) takes it over and records that it did.
-  - C(action=step) records a step as started, succeeded, failed or skipped, with details and timings.
+  - C(action=step) records a step as started, succeeded, failed or skipped, with details and timings; C(progress)
+    records how a running step's wait goes (status, percent) without changing its status, and renews the lease.
   - C(action=finish) finishes the operation as C(SUCCEEDED) or C(FAILED) and releases the lock.
   - C(action=get) reads an operation back with its ordered steps, the steps already done and the step a resume
     starts from; C(action=list) lists a target's recent operations; C(action=release_lock) releases a lock.
@@ -56,7 +57,7 @@ options:
   step_status:
     description: The step's new status. Required for I(action=step).
     type: str
-    choices: [started, succeeded, failed, skipped]
+    choices: [started, progress, succeeded, failed, skipped]
   status:
     description: The operation's final status. Required for I(action=finish).
     type: str
@@ -307,7 +308,7 @@ def argument_spec():
         operation_id=dict(type="str"),
         environment=dict(type="str"),
         step=dict(type="str"),
-        step_status=dict(type="str", choices=["started", "succeeded", "failed", "skipped"]),
+        step_status=dict(type="str", choices=["started", "progress", "succeeded", "failed", "skipped"]),
         status=dict(type="str", choices=["SUCCEEDED", "FAILED"]),
         details=dict(type="dict"),
         error=dict(type="str"),

@@ -318,7 +318,7 @@ def test_wrong_key_schema_is_explained(aws_env, tmp_path):
     (dict(action="step", operation_id="op", step="Copy Snapshot", step_status="started"),
      "invalid step name 'Copy Snapshot': use lower-case letters, digits and _, starting with a letter"),
     (dict(action="step", operation_id="op", step="copy", step_status="done"),
-     "value of step_status must be one of: started, succeeded, failed, skipped, got: done"),
+     "value of step_status must be one of: started, progress, succeeded, failed, skipped, got: done"),
     (dict(action="step", operation_id="no-such-op", step="copy", step_status="started"),
      "operation 'no-such-op' does not exist in table 'aurora-restore-state'"),
     (dict(action="finish", operation_id="op;drop", status="SUCCEEDED"),
@@ -369,3 +369,21 @@ def test_throttling_and_server_errors_are_retried(tables, aws_env, tmp_path):
     assert trail["operation"]["status"] == "SUCCEEDED"
     assert [event["event"] for event in trail["events"]] == ["operation_started", "step_succeeded", "operation_succeeded"]
     assert sum(stormy_requests.values()) > sum(calm_requests.values()), (calm_requests, stormy_requests)
+
+
+def test_progress_of_a_running_step_is_recorded_without_changing_its_status(tables, tmp_path):
+    operation_id = start(tmp_path)["operation"]["operation_id"]
+    step = dict(action="step", operation_id=operation_id, step="copy_snapshot")
+    result = run(tmp_path,
+                 ("too early", dict(step, step_status="progress", details={"status": "copying", "percent_progress": 10})),
+                 ("started", dict(step, step_status="started")),
+                 ("ten", dict(step, step_status="progress", details={"status": "copying", "percent_progress": 10})),
+                 ("sixty", dict(step, step_status="progress", details={"status": "copying", "percent_progress": 60})),
+                 ("get", dict(action="get", operation_id=operation_id, include_events=True)))
+    assert result.result("too early")["msg"] == (
+        "step 'copy_snapshot' of operation '%s' is not running (its status is None); record it as started first" % operation_id)
+    assert result.result("ten")["changed"] and result.result("sixty")["changed"]
+    [running] = result.result("get")["operation"]["steps"]
+    assert running["status"] == "started" and running["progress"]["percent_progress"] == 60
+    progress = [event["details"]["percent_progress"] for event in result.result("get")["events"] if event["event"] == "step_progress"]
+    assert progress == [10, 60]
