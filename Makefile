@@ -19,12 +19,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tools/localaws
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup postgres sanity lint units integration molecule test demo build ee-context local-up local-down local-status clean
+.PHONY: help setup postgres sanity lint units integration molecule test demo bench build ee-context local-up local-down local-status clean
 
 help:
 	@echo "make test          every check (sanity, lint, units, integration) on a fresh clone"
 	@echo "make demo          the main job, end to end, on the local emulator"
 	@echo "make sanity|lint|units|integration|molecule   one check (integration includes the emulator's own tests)"
+	@echo "make bench         benchmarks that print figures (pipeline, swap vs replace downtime, 200 db users)"
 	@echo "make build         the collection tarball (ansible-galaxy collection build)"
 	@echo "make ee-context    the execution environment's build context (ansible-builder create) in tests/output/ee"
 	@echo "make local-up|local-down|local-status   the local AWS emulator"
@@ -83,6 +84,12 @@ test:
 
 demo: setup
 	bash tools/demo.sh
+
+# Figures, not assertions: each benchmark starts its own emulator.
+bench: setup
+	python tests/bench/bench_pipeline.py --targets 10
+	python tests/bench/bench_cluster_restore.py
+	python tests/bench/bench_db_users.py
 
 build: setup
 	@mkdir -p $(OUT)/build
