@@ -51,8 +51,8 @@ sanity: setup
 
 lint: setup
 	@mkdir -p $(SUMMARY)
-	ansible-lint --profile production 2>&1 | tee $(OUT)/lint.log
-	@grep -E "^(Passed|Failed)" $(OUT)/lint.log | sed 's/^/lint: /' > $(SUMMARY)/lint.txt
+	NO_COLOR=1 ansible-lint --profile production --nocolor 2>&1 | tee $(OUT)/lint.log
+	@sed 's/\x1b\[[0-9;]*m//g' $(OUT)/lint.log | grep -E "^(Passed|Failed)" | sed 's/^/lint: /' > $(SUMMARY)/lint.txt
 
 units: setup
 	@mkdir -p $(SUMMARY)

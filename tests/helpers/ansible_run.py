@@ -11,6 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The head of a test playbook run on the control node; tasks follow, indented by four spaces.
+LOCAL_PLAY_HEADER = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+"""
 COLLECTIONS_PATH = REPO_ROOT / ".collections"
 
 

@@ -56,5 +56,5 @@ def test_restore_through_ansible_runner(aws_env, tmp_path):
     assert "production-seed" in (private_data_dir / "env" / "extravars").read_text()
     stdout = (artifacts / "stdout").read_text()
     assert "dev-app SUCCEEDED" in stdout
-    for secret in restore_env.TEST_PASSWORDS["dev"].values():
+    for secret in restore_env.passwords("dev"):
         assert secret not in stdout

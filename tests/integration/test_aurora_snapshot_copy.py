@@ -5,19 +5,13 @@ import time
 import boto3
 import pytest
 
+from helpers.ansible_run import LOCAL_PLAY_HEADER
 from helpers.ansible_run import run_playbook
 
 SOURCE_REGION = "us-east-1"
 TARGET_REGION = "us-west-2"
 ACCOUNT_B = "210987654321"
-PLAY_HEADER = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-"""
+PLAY_HEADER = LOCAL_PLAY_HEADER
 
 
 def copy_task(name, **options):

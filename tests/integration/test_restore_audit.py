@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from helpers.ansible_run import LOCAL_PLAY_HEADER
 from helpers.ansible_run import run_playbook
 from helpers.audit_tables import AUDIT_TABLE
 from helpers.audit_tables import STATE_TABLE
@@ -16,14 +17,7 @@ from helpers.audit_tables import create_audit_tables
 from helpers.audit_tables import raw_items
 
 PIPELINE = ["preflight", "select_snapshot", "copy_snapshot", "restore_cluster", "db_users"]
-PLAY_HEADER = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-"""
+PLAY_HEADER = LOCAL_PLAY_HEADER
 
 
 def play(*tasks):

@@ -3,16 +3,10 @@ import json
 
 import boto3
 
+from helpers.ansible_run import LOCAL_PLAY_HEADER
 from helpers.ansible_run import run_playbook
 
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-    - name: publish
+PLAY = LOCAL_PLAY_HEADER + """    - name: publish
       dbops.aurora_restore.restore_metrics: %s
       ignore_errors: true
 """
