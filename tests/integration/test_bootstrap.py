@@ -154,7 +154,7 @@ def assert_operator_policy(aws, account, cluster_ids):
             if "Condition" not in statement and actions & {"rds:DeleteDBCluster", "rds:DeleteDBInstance", "rds:ModifyDBCluster"}:
                 target_arns.update(resources)
             if "rds:DeleteDBClusterSnapshot" in actions:
-                assert statement["Condition"]["StringEquals"]["aws:ResourceTag/dbops:aurora_restore:created-by"] == "aurora_restore"
+                assert statement["Condition"]["StringEquals"]["aws:ResourceTag/dbops:aurora_restore:created-by"] == "dbops.aurora_restore"
     assert target_arns == {"arn:aws:rds:us-west-2:%s:%s:%s%s" % (account, kind, cluster, suffix)
                            for cluster in cluster_ids for kind in ("cluster", "db") for suffix in ("", "-*")}
     by_sid = {statement["Sid"]: statement for statement in statements}

@@ -293,3 +293,12 @@ def test_sns_plain_message_with_a_non_json_structure_is_published(aws_env):
     published = sns.publish(TopicArn=topic, Message="hello", MessageStructure="string",
                             MessageAttributes={"status": {"DataType": "String", "StringValue": "SUCCEEDED"}})
     assert published["MessageId"]
+
+
+def test_an_automated_snapshot_is_found_by_its_arn_despite_the_colon_in_its_name(aws_env):
+    aws_env.seed()
+    rds = client("rds")
+    [automated] = rds.describe_db_cluster_snapshots(SnapshotType="automated")["DBClusterSnapshots"]
+    assert automated["DBClusterSnapshotIdentifier"].startswith("rds:")
+    by_arn = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=automated["DBClusterSnapshotArn"])["DBClusterSnapshots"]
+    assert [snapshot["DBClusterSnapshotArn"] for snapshot in by_arn] == [automated["DBClusterSnapshotArn"]]

@@ -75,7 +75,8 @@ class RdsLayer:
             parts = identifier.split(":")
             if len(parts) < 7:
                 raise InvalidParameterValue(f"Invalid snapshot ARN: {identifier}")
-            src_region, src_account, name = parts[3], parts[4], parts[6]
+            # An automated snapshot's name has a colon of its own (rds:<cluster>-<time>).
+            src_region, src_account, name = parts[3], parts[4], ":".join(parts[6:])
             snapshot = self.backend(src_account, src_region).cluster_snapshots.get(name)
             if snapshot is None or (src_account != account and not self.shared_with(snapshot, account)):
                 # AWS does not reveal whether a snapshot you cannot see exists.
