@@ -12,6 +12,8 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dbops/aurora_restore
 # (one per checkout, so two checkouts can run their checks at once).
 SANITY_ROOT ?= $(or $(TMPDIR),/tmp)/dbops-aurora-restore-sanity-$(shell id -u)-$(shell echo "$(CURDIR)" | md5sum | cut -c1-8)
 PYTEST_WORKERS ?= 2
+# Integration tests mostly wait (emulated AWS durations, subprocesses): more workers than cores pays off.
+INTEGRATION_WORKERS ?= 4
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -61,7 +63,7 @@ units: setup
 
 integration: setup
 	@mkdir -p $(SUMMARY)
-	pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests/localaws tests/integration 2>&1 | tee $(OUT)/integration.log
+	pytest -p no:cacheprovider -n $(INTEGRATION_WORKERS) --durations=15 tests/localaws tests/integration 2>&1 | tee $(OUT)/integration.log
 	@tail -n 1 $(OUT)/integration.log | sed 's/^=* */integration: /; s/ *=*$$//' > $(SUMMARY)/integration.txt
 
 # Molecule scenarios (molecule/<role>): driver `default`, unmanaged, against the emulator each scenario starts.
