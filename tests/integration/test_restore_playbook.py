@@ -59,11 +59,19 @@ def operations(account):
     return [item for item in items if item["item_type"]["S"] == "operation"]
 
 
-def test_dev_replace_and_staging_swap_in_parallel(world, tmp_path):
+def test_dev_replace_and_staging_swap_in_parallel(world, aws_env, tmp_path):
     """Both strategies, both accounts, one run: rows readable as the app user, masked; notifications complete
-    and free of passwords; one copy per account; no temporary or retired cluster left."""
-    run = restore(tmp_path)
+    and free of passwords; one copy per account; no temporary or retired cluster left. The copy outlasts the
+    progress interval, so its wait goes in slices that report status and percent."""
+    aws_env.set_durations(copy=5.0)
+    run = restore(tmp_path, extra_vars={"restore_progress_interval": 2})
     assert run.rc == 0, run.output[-3000:]
+    assert "dev-app: snapshot copy copying" in run.output
+    dev_operation = operations(pipeline_world.ACCOUNT_A)[0]["operation_id"]["S"]
+    events = boto3.client("dynamodb", region_name=TARGET_REGION).query(
+        TableName=AUDIT_TABLE, KeyConditionExpression="operation_id = :id", ExpressionAttributeValues={":id": {"S": dev_operation}})["Items"]
+    progress = [event for event in events if event["event"]["S"] == "step_progress" and event["step"]["S"] == "copy_snapshot"]
+    assert progress and progress[0]["details"]["M"]["status"]["S"] == "copying", events
     for environment, account, target in (("dev", pipeline_world.ACCOUNT_A, "dev-app"), ("staging", pipeline_world.ACCOUNT_B, "staging-app")):
         total, masked = app_rows(account, target, world[environment]["users"]["application_user"])
         assert total == world["seed"]["tables"]["customers"] and masked == total
