@@ -534,8 +534,10 @@ class Runner:
     """Carries out a plan's steps with a single deadline; records timings per phase, waits and the swap's downtime."""
 
     def __init__(self, client, ctx, wait_timeout, min_interval, max_interval, password_reader=None, clock=time.monotonic,
-                 sleep=time.sleep, on_progress=None):
+                 sleep=time.sleep, on_progress=None, waited_before=0.0):
         self.client = client
+        # How long an earlier call (slice) already waited: it was waiting on what this call's first wait continues.
+        self.waited_before = waited_before
         self.ctx = ctx
         self.clock = clock
         self.sleep = sleep
@@ -559,9 +561,10 @@ class Runner:
     def wait(self, observe, what, fast=False):
         remaining = max(0.0, self.deadline - self.clock())
         min_interval = min(self.min_interval, 0.5) if fast else self.min_interval
+        waited_before, self.waited_before = self.waited_before, 0.0
         try:
             report = wait_until(observe, what, remaining, min_interval=min_interval, max_interval=max(min_interval, self.max_interval),
-                                on_progress=self.on_progress, clock=self.clock, sleep=self.sleep)
+                                on_progress=self.on_progress, clock=self.clock, sleep=self.sleep, waited_before=waited_before)
         except WaitTimeout as error:
             self.waits.append({"what": what, "status": error.last_status, "timed_out": True})
             raise RestoreError("%s (wait_timeout=%ss for the whole run); run again to resume from here" % (error, self.wait_timeout)) from None

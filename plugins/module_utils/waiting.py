@@ -9,6 +9,11 @@ attempt counts give up after 20-30 minutes, while a queued cross-region copy can
 has a deadline in seconds, an interval that grows with the time already waited (so a short wait is noticed
 quickly and a long one costs few describe calls against RDS's shared ~12 requests/s), jitter so parallel
 targets do not poll in step, and it keeps a progress trail for the module's result.
+
+When the resource reports a percentage (snapshot copies do), the rate since it began to move predicts the end:
+the loop sleeps until then (within the interval bounds), so a copy is noticed about when it ends, with few calls.
+A caller that waits in slices passes how long the wait already ran, so each slice does not start again at the
+shortest interval.
 """
 
 from __future__ import annotations
@@ -53,20 +58,55 @@ class Observation:
 
 
 def next_interval(elapsed, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
-                  elapsed_fraction=DEFAULT_ELAPSED_FRACTION, jitter=DEFAULT_JITTER, rand=random.random):
-    """The pause before the next poll: a fraction of the time waited, clamped, with +/- jitter."""
+                  elapsed_fraction=DEFAULT_ELAPSED_FRACTION, jitter=DEFAULT_JITTER, rand=random.random, predicted_remaining=None):
+    """The pause before the next poll.
+
+    With a predicted remaining time: that time, clamped (the next poll lands about when the wait ends).
+    Otherwise a fraction of the time waited, clamped, with +/- jitter.
+    """
+    if predicted_remaining is not None:
+        return max(min_interval, min(max_interval, predicted_remaining))
     base = min(max_interval, max(min_interval, elapsed * elapsed_fraction))
     spread = base * jitter * (2 * rand() - 1)
     return max(0.1, min(max_interval, base + spread))
 
 
+class ProgressRate:
+    """Predicts the end of a wait from its percentages, measured from when the percentage first moved.
+
+    Measuring from the first move leaves out a copy's time queued at 0 %, which would make the rate look slow.
+    No prediction before the percentage has moved twice, nor at 100 % (the status may still lag behind).
+    """
+
+    def __init__(self):
+        self.anchor = None  # (elapsed, percent) when the percentage first moved in this wait
+        self.first = None
+
+    def remaining(self, elapsed, percent):
+        if percent is None:
+            return None
+        if self.first is None:
+            self.first = percent
+            return None
+        if self.anchor is None:
+            if percent > self.first:
+                self.anchor = (elapsed, percent)
+            return None
+        anchor_elapsed, anchor_percent = self.anchor
+        if percent >= 100 or percent <= anchor_percent or elapsed <= anchor_elapsed:
+            return None
+        rate = (percent - anchor_percent) / (elapsed - anchor_elapsed)
+        return (100 - percent) / rate
+
+
 def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
                elapsed_fraction=DEFAULT_ELAPSED_FRACTION, on_progress=None, clock=time.monotonic, sleep=time.sleep,
-               rand=random.random, already_spent=0.0):
+               rand=random.random, already_spent=0.0, waited_before=0.0):
     """Call `observe()` until it reports done, fails, or `timeout` seconds pass.
 
     `already_spent` is what the caller's overall budget lost before this wait (earlier waits, API calls):
     the timeout message reports the whole budget, which is what the user configured.
+    `waited_before` is how long this same wait ran in earlier calls (slices): the interval grows from there.
 
     `observe` returns an Observation. `on_progress(report)` is called whenever the status or percent
     changes (to log or heartbeat). Returns a report dict: waited_seconds, polls, status, percent_progress,
@@ -76,6 +116,7 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
     trail = []
     polls = 0
     last = None
+    rate = ProgressRate()
     while True:
         observation = observe()
         polls += 1
@@ -98,7 +139,9 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
                 observation.status,
                 _report(elapsed, polls, observation, trail),
             )
-        sleep(min(remaining, next_interval(elapsed, min_interval, max_interval, elapsed_fraction, rand=rand)))
+        interval = next_interval(elapsed + waited_before, min_interval, max_interval, elapsed_fraction, rand=rand,
+                                 predicted_remaining=rate.remaining(elapsed, observation.percent))
+        sleep(min(remaining, interval))
 
 
 def _report(elapsed, polls, observation, trail):

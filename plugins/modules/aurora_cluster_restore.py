@@ -173,13 +173,21 @@ options:
     type: int
     default: 7200
   poll_interval_min:
-    description: Shortest pause between two status polls, in seconds.
+    description:
+      - Shortest pause between two status polls, in seconds. The pause grows with the time waited (5 % of it), so a
+        short wait is noticed within this and a long one costs few calls.
     type: float
-    default: 5
+    default: 2
   poll_interval_max:
     description: Longest pause between two status polls, in seconds (the pause grows with the time waited).
     type: float
     default: 30
+  waited_seconds:
+    description:
+      - How long this restore's waits already ran in earlier calls, for callers that wait in slices (the restore
+        role does). Polling goes on at the interval it had reached instead of starting again at the shortest one.
+    type: float
+    default: 0
   operation_id:
     description: The restore operation (see M(dbops.aurora_restore.restore_audit)); recorded in the marker tags.
     type: str
@@ -405,8 +413,9 @@ def argument_spec():
         temporary_identifier_suffix=dict(type="str", default="-restoring"),
         retired_identifier_suffix=dict(type="str", default="-retired"),
         wait_timeout=dict(type="int", default=7200),
-        poll_interval_min=dict(type="float", default=5),
+        poll_interval_min=dict(type="float", default=2),
         poll_interval_max=dict(type="float", default=30),
+        waited_seconds=dict(type="float", default=0),
         operation_id=dict(type="str"),
     )
 
@@ -450,6 +459,8 @@ def validate_options(params, region):
         raise RestoreError("port %d is outside 1150-65535" % params["port"])
     if params["wait_timeout"] < 1:
         raise RestoreError("wait_timeout must be at least 1 second, got %d" % params["wait_timeout"])
+    if params["waited_seconds"] < 0:
+        raise RestoreError("waited_seconds must be 0 or more, got %s" % params["waited_seconds"])
     if params["poll_interval_min"] <= 0 or params["poll_interval_max"] < params["poll_interval_min"]:
         raise RestoreError("poll intervals: need 0 < poll_interval_min <= poll_interval_max, got %s and %s"
                            % (params["poll_interval_min"], params["poll_interval_max"]))
@@ -615,7 +626,7 @@ def run(module):
         return result, None
 
     runner = Runner(client, ctx, params["wait_timeout"], params["poll_interval_min"], params["poll_interval_max"],
-                    password_reader=lambda: password_holder["password"])
+                    password_reader=lambda: password_holder["password"], waited_before=params["waited_seconds"])
     try:
         runner.run(steps)
     except RestoreError as error:

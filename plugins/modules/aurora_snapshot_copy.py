@@ -113,6 +113,12 @@ options:
     description: The longest pause, in seconds, between two describe calls while waiting.
     type: int
     default: 30
+  waited_seconds:
+    description:
+      - How long this copy's wait already ran in earlier calls, for callers that wait in slices (the restore role
+        does). Polling goes on at the interval it had reached instead of starting again at the shortest one.
+    type: float
+    default: 0
   keep_newest:
     description: With I(state=absent), keep this many newest copies per source cluster.
     type: int
@@ -483,7 +489,8 @@ class SnapshotCopier:
                                percent=current.get("PercentProgress"), resource=current)
 
         report = wait_until(observe, "%s %r" % (describe_as, identifier), self.deadline.remaining(),
-                            max_interval=self.params["poll_interval_max"], already_spent=self.deadline.spent())
+                            max_interval=self.params["poll_interval_max"], already_spent=self.deadline.spent(),
+                            waited_before=self.params["waited_seconds"])
         resource = report.pop("resource")
         self.result.setdefault("waits", []).append(dict(report, snapshot=identifier))
         self.result["wait"] = report
@@ -619,6 +626,8 @@ def validate(params):
         raise SnapshotError("wait_timeout must be at least 1 second, got %d" % params["wait_timeout"])
     if params["poll_interval_max"] < 1:
         raise SnapshotError("poll_interval_max must be at least 1 second, got %d" % params["poll_interval_max"])
+    if params["waited_seconds"] < 0:
+        raise SnapshotError("waited_seconds must be 0 or more, got %s" % params["waited_seconds"])
     if params["keep_newest"] is not None and params["keep_newest"] < 0:
         raise SnapshotError("keep_newest must be 0 or more, got %d" % params["keep_newest"])
     if params["max_age_hours"] is not None and params["max_age_hours"] <= 0:
@@ -650,6 +659,7 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=14400),
         poll_interval_max=dict(type="int", default=30),
+        waited_seconds=dict(type="float", default=0),
         keep_newest=dict(type="int"),
         max_age_days=dict(type="float"),
         exclude_snapshot_identifiers=dict(type="list", elements="str", default=[]),

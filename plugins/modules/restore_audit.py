@@ -348,7 +348,9 @@ def run(module, store):
     error = redact_text(params["error"]) if params["error"] else None
     result = dict(changed=False, redacted_keys=redacted_keys)
 
-    if action in ("start", "step", "finish"):
+    if action == "start":
+        # Once per operation: later events find the tables by the operation's own items (a missing table is
+        # still named), and a DescribeTable per event cost the pipeline ~28 calls a run.
         store.check_tables()
 
     if action == "start":

@@ -76,3 +76,57 @@ def test_already_done_needs_one_poll_and_no_sleep():
     fake = FakeTime()
     report = waiting.wait_until(lambda: Observation("available", done=True), "x", timeout=10, clock=fake.clock, sleep=fake.sleep)
     assert report["polls"] == 1 and fake.sleeps == []
+
+
+def linear_copy(fake, queued_until, done_at):
+    """A copy at 0 % while queued, then rising linearly in whole percents, available at `done_at`."""
+    def observe():
+        if fake.now >= done_at:
+            return Observation("available", done=True, percent=100)
+        if fake.now < queued_until:
+            return Observation("copying", percent=0)
+        return Observation("copying", percent=int(100 * (fake.now - queued_until) / (done_at - queued_until)))
+    return observe
+
+
+@pytest.mark.parametrize("queued_until,done_at", [(0, 1200), (600, 1800), (0, 20)])
+def test_a_moving_percentage_predicts_the_end(queued_until, done_at):
+    predicted, plain = FakeTime(), FakeTime()
+    report = waiting.wait_until(linear_copy(predicted, queued_until, done_at), "snapshot s", timeout=7200,
+                                clock=predicted.clock, sleep=predicted.sleep, rand=lambda: 0.5)
+
+    def without_percent(fake):
+        inner = linear_copy(fake, queued_until, done_at)
+        return lambda: Observation(inner().status, done=inner().done)
+    baseline = waiting.wait_until(without_percent(plain), "snapshot s", timeout=7200, clock=plain.clock, sleep=plain.sleep,
+                                  rand=lambda: 0.5)
+    late = report["waited_seconds"] - done_at
+    assert 0 <= late <= max(waiting.DEFAULT_MIN_INTERVAL, 0.02 * done_at), "noticed %.1f s late" % late
+    assert late < baseline["waited_seconds"] - done_at or late <= waiting.DEFAULT_MIN_INTERVAL
+    assert report["polls"] <= baseline["polls"]
+
+
+def test_no_prediction_until_the_percentage_moves_nor_at_100():
+    rate = waiting.ProgressRate()
+    assert rate.remaining(0, 0) is None       # first sight
+    assert rate.remaining(60, 0) is None      # queued, not moving
+    assert rate.remaining(70, 10) is None     # first move: the anchor
+    assert rate.remaining(80, 20) == pytest.approx(80.0)
+    assert rate.remaining(160, 100) is None   # 100 % but maybe not available yet
+    assert waiting.ProgressRate().remaining(5, None) is None
+
+
+def test_a_predicted_end_is_kept_within_the_interval_bounds():
+    assert waiting.next_interval(0, predicted_remaining=0.2) == waiting.DEFAULT_MIN_INTERVAL
+    assert waiting.next_interval(0, predicted_remaining=7.5) == 7.5
+    assert waiting.next_interval(0, predicted_remaining=900) == waiting.DEFAULT_MAX_INTERVAL
+
+
+def test_a_later_slice_goes_on_at_the_interval_reached():
+    fresh, resumed = FakeTime(), FakeTime()
+    for fake, waited_before in ((fresh, 0.0), (resumed, 1200.0)):
+        with pytest.raises(waiting.WaitTimeout):
+            waiting.wait_until(copying_until(fake, 10 ** 6), "s", timeout=60, clock=fake.clock, sleep=fake.sleep, rand=lambda: 0.5,
+                               waited_before=waited_before)
+    assert fresh.sleeps[0] == waiting.DEFAULT_MIN_INTERVAL and resumed.sleeps[0] == waiting.DEFAULT_MAX_INTERVAL
+    assert len(resumed.sleeps) < len(fresh.sleeps) / 4
