@@ -33,3 +33,15 @@ def aws_client(module, service, region=None):
     if region:
         return module.client(service, region=region, retry_decorator=RETRY)
     return module.client(service, retry_decorator=RETRY)
+
+
+def client_factory(module):
+    """A function service -> client that creates each service's client once, when first needed."""
+    clients = {}
+
+    def client_for(service):
+        if service not in clients:
+            clients[service] = aws_client(module, service)
+        return clients[service]
+
+    return client_for

@@ -355,14 +355,15 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import client_factory
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import SNAPSHOT_ARN_RE
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.references import check_references
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import RestoreError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import Runner
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import aws_call
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_cluster
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_cluster_instances
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_snapshot
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import error_code
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import instance_specs
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import live_instances
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import observe_state
@@ -477,49 +478,15 @@ def validate_options(params, region):
     return target, temp, retired, arn_account
 
 
-def validate_references(module, params, region):
-    """Subnet group, security groups, KMS key, parameter groups: checked before anything is deleted."""
-    rds = aws_client(module, "rds")
-    checks = []
-    if params["db_subnet_group_name"] and params["db_subnet_group_name"].lower() != "default":
-        checks.append(("db_subnet_group_name", params["db_subnet_group_name"], "DBSubnetGroupNotFoundFault",
-                       lambda v: rds.describe_db_subnet_groups(aws_retry=True, DBSubnetGroupName=v)))
-    if params["db_cluster_parameter_group_name"] and not params["db_cluster_parameter_group_name"].startswith("default."):
-        checks.append(("db_cluster_parameter_group_name", params["db_cluster_parameter_group_name"], "DBParameterGroupNotFound",
-                       lambda v: rds.describe_db_cluster_parameter_groups(aws_retry=True, DBClusterParameterGroupName=v)))
-    if params["db_parameter_group_name"] and not params["db_parameter_group_name"].startswith("default."):
-        checks.append(("db_parameter_group_name", params["db_parameter_group_name"], "DBParameterGroupNotFound",
-                       lambda v: rds.describe_db_parameter_groups(aws_retry=True, DBParameterGroupName=v)))
-    for option, value, missing_code, call in checks:
-        try:
-            call(value)
-        except botocore.exceptions.ClientError as error:
-            if error_code(error) in (missing_code, "DBClusterParameterGroupNotFound", "DBParameterGroupNotFound", "DBSubnetGroupNotFoundFault"):
-                raise RestoreError("%s %r does not exist in region %s" % (option, value, region)) from None
-            raise
-    if params["vpc_security_group_ids"]:
-        ec2 = aws_client(module, "ec2")
-        for group in params["vpc_security_group_ids"]:
-            try:
-                ec2.describe_security_groups(aws_retry=True, GroupIds=[group])
-            except botocore.exceptions.ClientError as error:
-                if error_code(error) in ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound"):
-                    raise RestoreError("vpc_security_group_ids: security group %r does not exist in region %s" % (group, region)) from None
-                raise
-    if params["kms_key_id"]:
-        key = params["kms_key_id"]
-        key_region = key.split(":")[3] if key.startswith("arn:") and len(key.split(":")) > 4 else region
-        if key_region != region:
-            raise RestoreError("kms_key_id %r is in region %r; the restored cluster needs a key in %r" % (key, key_region, region))
-        kms = aws_client(module, "kms")
-        try:
-            metadata = kms.describe_key(aws_retry=True, KeyId=key)["KeyMetadata"]
-        except botocore.exceptions.ClientError as error:
-            if error_code(error) in ("NotFoundException", "NotFound", "InvalidArnException", "ValidationException"):
-                raise RestoreError("kms_key_id %r does not exist in region %s" % (key, region)) from None
-            raise
-        if metadata.get("KeyState", "Enabled") != "Enabled":
-            raise RestoreError("kms_key_id %r is not enabled (state %s)" % (key, metadata.get("KeyState")))
+def validate_references(module, params, region, engine_version):
+    """Subnet group, security groups, parameter groups (and their family), KMS key: checked before anything is deleted."""
+    dummy, problems = check_references(
+        client_factory(module), region,
+        db_subnet_group_name=params["db_subnet_group_name"], vpc_security_group_ids=params["vpc_security_group_ids"],
+        db_cluster_parameter_group_name=params["db_cluster_parameter_group_name"],
+        db_parameter_group_name=params["db_parameter_group_name"], kms_key_id=params["kms_key_id"], engine_version=engine_version)
+    if problems:
+        raise RestoreError("; ".join(problems) + " (nothing was changed)")
 
 
 def read_master_secret(module, secret_id):
@@ -585,7 +552,7 @@ def run(module):
     snapshot = describe_snapshot(client, snapshot_id)
     if not (snapshot.get("Engine") or "").startswith("aurora"):
         raise RestoreError("snapshot_identifier %r is a %r snapshot, not an Aurora cluster snapshot" % (snapshot_id, snapshot.get("Engine")))
-    validate_references(module, params, region)
+    validate_references(module, params, region, params["engine_version"] or snapshot.get("EngineVersion"))
 
     password_holder = {}
     secret_version = None

@@ -31,7 +31,7 @@ def test_restore_through_ansible_runner(aws_env, tmp_path):
         envvars=envvars,
         ident="restore-dev",
         quiet=True,
-        timeout=300,
+        timeout=900,
     )
     assert result.status == "successful", "".join(result.stdout.read()[-4000:]) if result.stdout else result.status
     assert result.rc == 0

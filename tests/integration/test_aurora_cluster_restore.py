@@ -298,7 +298,9 @@ def test_replace_rerun_after_timeouts_in_each_phase(env, tmp_path):
 
 def test_killed_playbook_then_rerun_finishes(env, tmp_path):
     """SIGKILL ansible-playbook (and its module process) while the temporary cluster gets its instances."""
-    env.set_durations(instance_create=4)
+    # The instances must still be creating when the rerun plans, after ansible-playbook's start on a loaded
+    # machine (4 s was once too short); a duration is fixed when the operation starts.
+    env.set_durations(instance_create=20)
     path = Path(tmp_path) / "kill.yml"
     path.write_text(playbook([module_args(strategy="swap")]))
     proc = subprocess.Popen([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(path)],

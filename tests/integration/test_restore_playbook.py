@@ -133,6 +133,20 @@ def test_a_failure_at_each_step_then_resumes_to_success(world, aws_env, tmp_path
     assert len([event for event in events if event["event"]["S"] == "operation_resumed"]) == 5
 
 
+def test_preflight_names_every_bad_reference_before_any_copy(world, tmp_path):
+    run = restore(tmp_path, "--limit", "dev-app", extra_vars={
+        "restore_db_subnet_group": "aurora-nonprd", "restore_security_group_ids": ["sg-0000000000000dead"],
+        "restore_master_secret_id": "aurora-restore/dev/master-credentals"})
+    assert run.rc != 0
+    expected = ("dev-app: db_subnet_group_name 'aurora-nonprd' does not exist in region us-west-2; "
+                "vpc_security_group_ids: security group 'sg-0000000000000dead' does not exist in region us-west-2; "
+                "secret 'aurora-restore/dev/master-credentals' does not exist in region us-west-2")
+    assert expected in run.output
+    [operation] = operations(pipeline_world.ACCOUNT_A)
+    assert operation["status"]["S"] == "FAILED" and operation["error"]["S"] == "preflight failed: " + expected
+    assert clusters() == [] and copies() == []
+
+
 def test_a_concurrent_run_on_the_same_target_is_refused_with_nothing_touched(world, tmp_path):
     holder = run_playbook("""
 - hosts: localhost

@@ -1,0 +1,165 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: aurora_references_info
+short_description: Check the AWS resources an Aurora restore will use in its target region
+version_added: 0.1.0
+description:
+  - Describes the DB subnet group, VPC security groups, cluster and instance parameter groups, KMS key and Secrets
+    Manager secrets that a restore names, in the target region and account, and reports what is wrong with them as
+    one-line problems, all at once.
+  - Checks that each exists, that the security groups share the subnet group's VPC, that the parameter groups are of
+    the family of the engine version being restored, and that the KMS key is in the region and enabled.
+  - The restore role runs it in its preflight, so a typo in an inventory fails the run before a snapshot copy that can
+    take hours. M(dbops.aurora_restore.aurora_cluster_restore) checks the same again before it deletes anything.
+  - Secrets are described with C(DescribeSecret); their values are never read.
+  - No bundled module describes a DB subnet group or a secret without reading it, hence this one.
+author:
+  - dbops platform team (@dbops)
+options:
+  db_subnet_group_name:
+    description: The DB subnet group of the restored cluster (C(default) is not checked).
+    type: str
+  vpc_security_group_ids:
+    description: The VPC security groups of the restored cluster.
+    type: list
+    elements: str
+  db_cluster_parameter_group_name:
+    description: The cluster parameter group (a C(default.<family>) group is not looked up, only its family checked).
+    type: str
+  db_parameter_group_name:
+    description: The instance parameter group (a C(default.<family>) group is not looked up, only its family checked).
+    type: str
+  kms_key_id:
+    description: The KMS key (id, ARN or alias) the restored cluster is encrypted with.
+    type: str
+  engine_version:
+    description:
+      - The Aurora PostgreSQL engine version to be restored (usually the snapshot's). With it, parameter groups of
+        another family are a problem.
+    type: str
+  secret_ids:
+    description: Secrets Manager secret ids or ARNs that must exist (for example the master and users secrets).
+    type: list
+    elements: str
+    default: []
+notes:
+  - An info module; it changes nothing and supports check mode. Missing resources are reported in RV(problems), not
+    as a failure, so a play decides what to do with them.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Check what the restore of staging will use, before copying anything
+  dbops.aurora_restore.aurora_references_info:
+    region: us-west-2
+    db_subnet_group_name: aurora-nonprod
+    vpc_security_group_ids: [sg-0123456789abcdef0]
+    db_cluster_parameter_group_name: staging-aurora-pg15
+    kms_key_id: alias/aurora-restore
+    engine_version: "15.4"
+    secret_ids:
+      - aurora-restore/staging/master-credentials
+      - aurora-restore/staging/app-credentials
+  register: references
+
+- name: Stop on the first run of a bad inventory
+  ansible.builtin.assert:
+    that: references.problems | length == 0
+    fail_msg: "{{ references.problems | join('; ') }}"
+"""
+
+RETURN = r"""
+problems:
+  description: What is wrong, one line each, naming the option and the value. Empty when everything checks out.
+  returned: always
+  type: list
+  elements: str
+  sample: ["db_subnet_group_name 'aurora-nonprd' does not exist in region us-west-2"]
+references:
+  description: What was found for each reference given.
+  returned: always
+  type: dict
+  contains:
+    db_subnet_group:
+      description: The subnet group's name, VPC, subnets and availability zones.
+      returned: when found
+      type: dict
+      sample: {"name": "aurora-nonprod", "vpc_id": "vpc-0a1b2c3d", "subnet_ids": ["subnet-1", "subnet-2"], "availability_zones": ["us-west-2a", "us-west-2b"]}
+    security_groups:
+      description: The security groups found, with their VPC.
+      returned: when vpc_security_group_ids is given
+      type: list
+      elements: dict
+      sample: [{"group_id": "sg-0123456789abcdef0", "group_name": "aurora-nonprod", "vpc_id": "vpc-0a1b2c3d"}]
+    db_cluster_parameter_group_name:
+      description: The cluster parameter group and its family.
+      returned: when found
+      type: dict
+      sample: {"name": "staging-aurora-pg15", "family": "aurora-postgresql15"}
+    db_parameter_group_name:
+      description: The instance parameter group and its family.
+      returned: when found
+      type: dict
+      sample: {"name": "default.aurora-postgresql15", "family": "aurora-postgresql15"}
+    kms_key:
+      description: The key's id, ARN and state.
+      returned: when found
+      type: dict
+      sample: {"key_id": "1234abcd-12ab-34cd-56ef-1234567890ab", "arn": "arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab", "state": "Enabled"}
+    secrets:
+      description: The secrets found (metadata only).
+      returned: when secret_ids is given
+      type: list
+      elements: dict
+      sample: [{"secret_id": "aurora-restore/staging/master-credentials", "name": "aurora-restore/staging/master-credentials", "arn": "arn:aws:secretsmanager:us-west-2:210987654321:secret:aurora-restore/staging/master-credentials-AbCdEf"}]
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import client_factory
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.references import check_references
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            db_subnet_group_name=dict(type="str"),
+            vpc_security_group_ids=dict(type="list", elements="str"),
+            db_cluster_parameter_group_name=dict(type="str"),
+            db_parameter_group_name=dict(type="str"),
+            kms_key_id=dict(type="str"),
+            engine_version=dict(type="str"),
+            secret_ids=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        facts, problems = check_references(
+            client_factory(module), module.region, db_subnet_group_name=params["db_subnet_group_name"],
+            vpc_security_group_ids=params["vpc_security_group_ids"],
+            db_cluster_parameter_group_name=params["db_cluster_parameter_group_name"],
+            db_parameter_group_name=params["db_parameter_group_name"], kms_key_id=params["kms_key_id"],
+            engine_version=params["engine_version"], secret_ids=[item for item in params["secret_ids"] if item])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg="could not describe the restore's references in region %s" % module.region)
+    module.exit_json(changed=False, problems=problems, references=facts)
+
+
+if __name__ == "__main__":
+    main()

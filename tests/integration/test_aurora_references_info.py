@@ -1,0 +1,96 @@
+"""aurora_references_info through ansible-playbook against the emulator: what a restore names, found or not."""
+import json
+
+import boto3
+import pytest
+
+from helpers.ansible_run import LOCAL_PLAY_HEADER
+from helpers.ansible_run import run_playbook
+
+REGION = "us-east-1"
+PLAY = LOCAL_PLAY_HEADER + """    - name: check
+      dbops.aurora_restore.aurora_references_info: %s
+      ignore_errors: true
+"""
+
+
+def check(tmp_path, check_mode=False, **options):
+    return run_playbook(PLAY % json.dumps(options), tmp_path, check=check_mode).result("check")
+
+
+@pytest.fixture
+def network(aws_env):
+    """Two VPCs: the subnet group and one security group in the first, a stray security group in the second."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    rds = boto3.client("rds", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
+    other_vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock="10.10.%d.0/24" % index, AvailabilityZone=REGION + zone)["Subnet"]["SubnetId"]
+               for index, zone in ((1, "a"), (2, "b"))]
+    rds.create_db_subnet_group(DBSubnetGroupName="aurora-nonprod", DBSubnetGroupDescription="test", SubnetIds=subnets)
+    group = ec2.create_security_group(GroupName="aurora", Description="test", VpcId=vpc)["GroupId"]
+    stray = ec2.create_security_group(GroupName="stray", Description="test", VpcId=other_vpc)["GroupId"]
+    rds.create_db_cluster_parameter_group(DBClusterParameterGroupName="pg15", DBParameterGroupFamily="aurora-postgresql15", Description="t")
+    rds.create_db_cluster_parameter_group(DBClusterParameterGroupName="pg14", DBParameterGroupFamily="aurora-postgresql14", Description="t")
+    rds.create_db_parameter_group(DBParameterGroupName="instance-pg15", DBParameterGroupFamily="aurora-postgresql15", Description="t")
+    kms = boto3.client("kms", region_name=REGION)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/aurora-restore", TargetKeyId=key)
+    disabled = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.disable_key(KeyId=disabled)
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.create_secret(Name="aurora-restore/dev/master-credentials", SecretString=json.dumps({"username": "m", "password": "Never-Shown-1"}))
+    secrets.create_secret(Name="aurora-restore/dev/old", SecretString="{}")
+    secrets.delete_secret(SecretId="aurora-restore/dev/old", RecoveryWindowInDays=7)
+    return dict(vpc=vpc, other_vpc=other_vpc, subnets=sorted(subnets), group=group, stray=stray, key=key, disabled=disabled)
+
+
+def test_everything_found_is_described(network, tmp_path):
+    result = check(tmp_path, db_subnet_group_name="aurora-nonprod", vpc_security_group_ids=[network["group"]],
+                   db_cluster_parameter_group_name="pg15", db_parameter_group_name="instance-pg15", kms_key_id="alias/aurora-restore",
+                   engine_version="15.4", secret_ids=["aurora-restore/dev/master-credentials"])
+    assert result["problems"] == [] and result["changed"] is False
+    references = result["references"]
+    assert references["db_subnet_group"] == {"name": "aurora-nonprod", "vpc_id": network["vpc"], "subnet_ids": network["subnets"],
+                                             "availability_zones": ["us-east-1a", "us-east-1b"]}
+    assert references["security_groups"] == [{"group_id": network["group"], "group_name": "aurora", "vpc_id": network["vpc"]}]
+    assert references["db_cluster_parameter_group_name"] == {"name": "pg15", "family": "aurora-postgresql15"}
+    assert references["db_parameter_group_name"] == {"name": "instance-pg15", "family": "aurora-postgresql15"}
+    assert references["kms_key"]["arn"] == network["key"] and references["kms_key"]["state"] == "Enabled"
+    assert [secret["name"] for secret in references["secrets"]] == ["aurora-restore/dev/master-credentials"]
+    assert "Never-Shown-1" not in json.dumps(result)
+
+
+def test_every_problem_is_reported_at_once_one_line_each(network, tmp_path):
+    result = check(tmp_path, db_subnet_group_name="aurora-nonprd", vpc_security_group_ids=["sg-0000000000000dead"],
+                   db_cluster_parameter_group_name="pg-missing", db_parameter_group_name="default.aurora-postgresql14",
+                   kms_key_id=network["disabled"], engine_version="15.4",
+                   secret_ids=["aurora-restore/dev/nope", "aurora-restore/dev/old"])
+    assert result["problems"] == [
+        "db_subnet_group_name 'aurora-nonprd' does not exist in region us-east-1",
+        "vpc_security_group_ids: security group 'sg-0000000000000dead' does not exist in region us-east-1",
+        "db_cluster_parameter_group_name 'pg-missing' does not exist in region us-east-1",
+        "db_parameter_group_name 'default.aurora-postgresql14' is of family aurora-postgresql14; engine version 15.4 needs family aurora-postgresql15",
+        "kms_key_id %r is not enabled (state Disabled)" % network["disabled"],
+        "secret 'aurora-restore/dev/nope' does not exist in region us-east-1",
+        "secret 'aurora-restore/dev/old' is scheduled for deletion; restore it or name another",
+    ]
+    assert result["changed"] is False and not result.get("failed")
+
+
+def test_security_group_of_another_vpc_and_parameter_group_of_another_family(network, tmp_path):
+    result = check(tmp_path, db_subnet_group_name="aurora-nonprod", vpc_security_group_ids=[network["group"], network["stray"]],
+                   db_cluster_parameter_group_name="pg14", engine_version="15.4",
+                   kms_key_id="arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555")
+    assert result["problems"] == [
+        "security group %r is in VPC %s but db_subnet_group_name 'aurora-nonprod' is in VPC %s: they must share a VPC"
+        % (network["stray"], network["other_vpc"], network["vpc"]),
+        "db_cluster_parameter_group_name 'pg14' is of family aurora-postgresql14; engine version 15.4 needs family aurora-postgresql15",
+        "kms_key_id 'arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555' is in region 'us-west-2'; "
+        "the restored cluster needs a key in 'us-east-1'",
+    ]
+
+
+def test_nothing_named_means_nothing_to_check_and_check_mode_works(aws_env, tmp_path):
+    result = check(tmp_path, check_mode=True)
+    assert result["problems"] == [] and result["references"] == {} and result["changed"] is False
