@@ -115,13 +115,19 @@ references:
       description: The key's id, ARN and state.
       returned: when found
       type: dict
-      sample: {"key_id": "1234abcd-12ab-34cd-56ef-1234567890ab", "arn": "arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab", "state": "Enabled"}
+      sample:
+        key_id: 1234abcd-12ab-34cd-56ef-1234567890ab
+        arn: arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab
+        state: Enabled
     secrets:
       description: The secrets found (metadata only).
       returned: when secret_ids is given
       type: list
       elements: dict
-      sample: [{"secret_id": "aurora-restore/staging/master-credentials", "name": "aurora-restore/staging/master-credentials", "arn": "arn:aws:secretsmanager:us-west-2:210987654321:secret:aurora-restore/staging/master-credentials-AbCdEf"}]
+      sample:
+        - secret_id: aurora-restore/staging/master-credentials
+          name: aurora-restore/staging/master-credentials
+          arn: arn:aws:secretsmanager:us-west-2:210987654321:secret:aurora-restore/staging/master-credentials-AbCdEf
 """
 
 try:
@@ -144,7 +150,7 @@ def main():
             db_parameter_group_name=dict(type="str"),
             kms_key_id=dict(type="str"),
             engine_version=dict(type="str"),
-            secret_ids=dict(type="list", elements="str", default=[]),
+            secret_ids=dict(type="list", elements="str", default=[], no_log=False),  # names of secrets, not their values
         ),
         supports_check_mode=True,
     )
