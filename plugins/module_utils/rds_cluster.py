@@ -404,6 +404,10 @@ def plan(ctx, state, taken_instance_ids):
         steps += _delete_tree(p_entry, ctx, "restore", None, guarded=False)
         p_entry = None
     steps += _bring_up(temp, p_entry, ctx, taken)
+    if not ctx.get("cutover", True) and (t_entry or not r_entry):
+        # Users, masking and smoke checks run on the temporary cluster first; a later call does the renames.
+        # (Not when a crash left the target renamed away: it is down until the renames are finished.)
+        return steps
     if t_entry:
         if r_entry:
             steps += _delete_tree(r_entry, ctx, "swap", final)  # an older retired cluster holds the name

@@ -53,6 +53,16 @@ options:
     type: str
     choices: [replace, swap]
     default: replace
+  cutover:
+    description:
+      - With I(strategy=swap), C(false) stops once the temporary cluster is ready (restored, instances up, master
+        password reset) and returns its endpoint, so users, masking SQL and smoke checks can run on it before it takes
+        the target's name. A later call with C(true) does the renames and deletes the retired cluster.
+      - If a crash left the target renamed away and the temporary cluster not yet renamed, the renames are finished
+        even with C(false), because the target is down until they are.
+      - Ignored with I(strategy=replace).
+    type: bool
+    default: true
   db_subnet_group_name:
     description: DB subnet group of the restored cluster.
     type: str
@@ -252,6 +262,18 @@ cluster_identifier:
   returned: always
   type: str
   sample: staging-aurora
+awaiting_cutover:
+  description:
+    - C(true) when a swap stopped before its renames (I(cutover=false)); the endpoint and instances returned are then
+      those of the temporary cluster, RV(ready_cluster_identifier).
+  returned: always
+  type: bool
+  sample: false
+ready_cluster_identifier:
+  description: The cluster whose endpoint, instances and status are returned (the target, or the temporary cluster of a swap awaiting cutover).
+  returned: always
+  type: str
+  sample: staging-aurora-restoring
 cluster_arn:
   description: ARN of the target cluster after the restore.
   returned: when the target exists
@@ -372,6 +394,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster i
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import plan
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import plan_changes
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import public_plan
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import restored_from
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import snapshot_exists
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import validate_identifier
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import writer_of
@@ -384,6 +407,7 @@ def argument_spec():
         cluster_identifier=dict(type="str", required=True, aliases=["target"]),
         snapshot_identifier=dict(type="str", required=True),
         strategy=dict(type="str", choices=["replace", "swap"], default="replace"),
+        cutover=dict(type="bool", default=True),
         db_subnet_group_name=dict(type="str"),
         vpc_security_group_ids=dict(type="list", elements="str"),
         kms_key_id=dict(type="str"),
@@ -577,6 +601,7 @@ def run(module):
         "final_snapshot_identifier": final, "allow_disable_deletion_protection": params["allow_disable_deletion_protection"],
         "source_cluster_identifier": params["source_cluster_identifier"], "expected_account_id": params["expected_account_id"],
         "operation_id": params["operation_id"], "restore_options": params,
+        "cutover": params["cutover"] or params["strategy"] != "swap",
     }
     state = observe_state(client, [target, temp, retired] if params["strategy"] == "swap" else [target])
     steps = plan(ctx, state, taken_instance_ids(client, target))
@@ -585,11 +610,14 @@ def run(module):
         if step["action"] == "delete_cluster" and name and snapshot_exists(client, name):
             raise RestoreError("final snapshot %r already exists; choose another final_snapshot_identifier (nothing was changed)" % name)
 
+    awaiting_cutover = awaits_cutover(ctx, state, steps)
+    ready = temp if awaiting_cutover else target
     result = dict(changed=plan_changes(steps), cluster_identifier=target, strategy=params["strategy"],
                   snapshot_restored=snapshot["DBClusterSnapshotArn"], plan=public_plan(steps), completed_steps=[],
-                  timings={}, waits=[], downtime_seconds=None, final_snapshots=[])
+                  timings={}, waits=[], downtime_seconds=None, final_snapshots=[], awaiting_cutover=awaiting_cutover,
+                  ready_cluster_identifier=ready)
     if module.check_mode:
-        result.update(target_facts(client, target))
+        result.update(target_facts(client, ready))
         return result, None
 
     runner = Runner(client, ctx, params["wait_timeout"], params["poll_interval_min"], params["poll_interval_max"],
@@ -601,11 +629,19 @@ def run(module):
     runner.finish_replace_downtime()
     result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
                   downtime_seconds=runner.downtime_seconds, final_snapshots=runner.final_snapshots)
-    result.update(target_facts(client, target))
+    result.update(target_facts(client, ready))
     if len(result.get("instances") or []) > params["instances"]["count"]:
         module.warn("cluster %r has %d instances, more than instances.count=%d; extra instances are not deleted"
                     % (target, len(result["instances"]), params["instances"]["count"]))
     return result, None
+
+
+def awaits_cutover(ctx, state, steps):
+    """True when a swap stops before its renames (cutover=false, the target not yet the restored cluster)."""
+    target = state.get(ctx["target"])
+    if ctx["cutover"] or (target and restored_from(target["cluster"], ctx["snapshot"]["DBClusterSnapshotArn"], ctx["target"])):
+        return False
+    return not any(step["action"] == "rename" for step in steps)
 
 
 def main():

@@ -188,6 +188,38 @@ def test_swap_end_to_end_with_deletion_protection(env, tmp_path):
     assert again.rc == 0 and again.result("restore0")["changed"] is False
 
 
+def test_swap_in_two_calls_the_target_keeps_serving_until_cutover(env, tmp_path):
+    """cutover=false: the temporary cluster is brought up and returned; the old target is untouched until cutover=true."""
+    old_id = cluster(env, TARGET)["DbClusterResourceId"]  # the ARN goes with the name, the resource id with the cluster
+    planned = run(tmp_path, module_args(strategy="swap", cutover=False), check=True).result("restore0")
+    assert planned["awaiting_cutover"] is True and planned["ready_cluster_identifier"] == "staging-restoring"
+    assert "rename" not in [step["action"] for step in planned["plan"]]
+
+    prepared = run(tmp_path, module_args(strategy="swap", cutover=False)).result("restore0")
+    assert prepared["changed"] is True and prepared["awaiting_cutover"] is True, prepared.get("msg")
+    assert prepared["ready_cluster_identifier"] == "staging-restoring" and prepared["downtime_seconds"] is None
+    assert prepared["endpoint"] == cluster(env, "staging-restoring")["Endpoint"]
+    assert cluster(env, TARGET)["DbClusterResourceId"] == old_id and cluster(env, TARGET)["Status"] == "available"
+    # The new data, with the target environment's password, answers on the temporary cluster.
+    with psycopg2.connect(host=prepared["endpoint"], port=prepared["port"], user="postgres", password=NEW_PASSWORD, dbname="appdb",
+                          connect_timeout=5) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM refresh_marker")
+            assert cur.fetchone()[0] == 42
+    conn.close()
+
+    again = run(tmp_path, module_args(strategy="swap", cutover=False)).result("restore0")
+    assert again["changed"] is False and again["awaiting_cutover"] is True
+
+    done = run(tmp_path, module_args(strategy="swap")).result("restore0")
+    assert done["awaiting_cutover"] is False and done["ready_cluster_identifier"] == TARGET
+    assert [step["action"] for step in done["plan"]][:3] == ["tag_retired", "rename", "rename"]
+    assert 0 < done["downtime_seconds"] < 10
+    assert cluster(env, "staging-restoring") is None and cluster(env, "staging-retired") is None
+    assert cluster(env, TARGET)["DbClusterResourceId"] != old_id
+    assert_restored(done, env)
+
+
 def test_guards_refuse_with_nothing_changed(env, tmp_path):
     rds = env.rds
     arn = cluster(env, TARGET)["DBClusterArn"]

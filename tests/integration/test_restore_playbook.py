@@ -86,7 +86,9 @@ def test_dev_replace_and_staging_swap_in_parallel(world, aws_env, tmp_path):
         assert summary["snapshot"] == world["seed"]["snapshot_arn"] and summary["endpoint"]
         steps = [line.split()[0] for line in summary["timeline"]]
         shared = ["share_snapshot"] if environment == "staging" else []
-        assert steps == ["preflight", "select_snapshot"] + shared + ["copy_snapshot", "restore_cluster", "db_users", "archive"]
+        cutover = ["cutover"] if environment == "staging" else []  # the swap: users and masking first, then the renames
+        assert steps == ["preflight", "select_snapshot"] + shared + ["copy_snapshot", "restore_cluster", "db_users"] + cutover + ["archive"]
+        assert summary["endpoint"] == rds(account).describe_db_clusters(DBClusterIdentifier=target)["DBClusters"][0]["Endpoint"]
         assert message["MessageAttributes"]["status"]["Value"] == "SUCCEEDED"
         for password in pipeline_world.PASSWORDS[environment]:
             assert password not in message["Message"] and password not in run.output

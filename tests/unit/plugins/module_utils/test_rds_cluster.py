@@ -275,3 +275,21 @@ def test_runner_timeout_message():
     assert "waiting for cluster 'staging' to become available (last status 'creating')" in str(error.value)
     assert str(error.value).endswith("(wait_timeout=3s for the whole run); run again to resume from here")
     assert runner.current["phase"] == "restore"
+
+
+def test_swap_without_cutover_stops_before_the_renames():
+    state = {"staging": entry("staging"), "staging-restoring": None, "staging-retired": None}
+    steps = rc.plan(ctx(strategy="swap", cutover=False), state, set())
+    assert actions(steps)[-1] == ("mark_ready", "staging-restoring")
+    assert "rename" not in [s["action"] for s in steps]
+    ready = {"staging": entry("staging"), "staging-restoring": entry("staging-restoring", tags=ours()), "staging-retired": None}
+    assert rc.plan(ctx(strategy="swap", cutover=False), ready, set()) == []
+    first = {"staging": None, "staging-restoring": entry("staging-restoring", tags=ours()), "staging-retired": None}
+    assert rc.plan(ctx(strategy="swap", cutover=False), first, set()) == []
+
+
+def test_swap_without_cutover_still_finishes_renames_a_crash_left_half_done():
+    retired = entry("staging-retired", tags={rc.RETIRED_FROM_KEY: "staging"})
+    state = {"staging": None, "staging-restoring": entry("staging-restoring", tags=ours()), "staging-retired": retired}
+    steps = rc.plan(ctx(strategy="swap", cutover=False), state, set())
+    assert actions(steps)[0] == ("rename", "staging-restoring")
