@@ -64,8 +64,13 @@ def test_dev_replace_and_staging_swap_in_parallel(world, aws_env, tmp_path):
     and free of passwords; one copy per account; no temporary or retired cluster left. The copy outlasts the
     progress interval, so its wait goes in slices that report status and percent."""
     aws_env.set_durations(copy=5.0)
-    run = restore(tmp_path, extra_vars={"restore_progress_interval": 2})
+    # A refresh margin longer than the session: staging's assumed roles are renewed before every step and slice.
+    run = restore(tmp_path, extra_vars={"restore_progress_interval": 2, "restore_credentials_refresh_seconds": 100000})
     assert run.rc == 0, run.output[-3000:]
+    assumed = [result for name, result in run.tasks("staging-app")
+               if name.endswith("Assume the target account's role") and not result.get("skipped")]
+    assert len(assumed) > len(["preflight", "select_snapshot", "share_snapshot", "copy_snapshot", "restore_cluster"]), len(assumed)
+    assert not [name for name, result in run.tasks("dev-app") if name.endswith("Assume the target account's role") and not result.get("skipped")]
     assert "dev-app: snapshot copy copying" in run.output
     dev_operation = operations(pipeline_world.ACCOUNT_A)[0]["operation_id"]["S"]
     events = boto3.client("dynamodb", region_name=TARGET_REGION).query(
@@ -146,6 +151,15 @@ def test_preflight_names_every_bad_reference_before_any_copy(world, tmp_path):
     assert expected in run.output
     [operation] = operations(pipeline_world.ACCOUNT_A)
     assert operation["status"]["S"] == "FAILED" and operation["error"]["S"] == "preflight failed: " + expected
+    assert clusters() == [] and copies() == []
+
+    # Without a master secret the copy would keep production's master password: refused unless accepted.
+    run = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_master_secret_id": "", "restore_instance_class": "db.serverless"})
+    assert run.rc != 0
+    assert "dev-app: restore_instance_class is db.serverless, so restore_serverless_v2_scaling needs min_capacity and max_capacity" in run.output
+    run = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_master_secret_id": ""})
+    assert run.rc != 0
+    assert "dev-app: restore_master_secret_id is empty, so the restored cluster would keep the source's master password" in run.output
     assert clusters() == [] and copies() == []
 
 
