@@ -364,6 +364,28 @@ class SnapshotCopier:
                 raise SnapshotError("%s %r is not a KMS key in %s (account %s)" % (option, key_id, region, self.account_id))
             raise
 
+    def encrypted_with_default_key(self, snapshot, region):
+        """Encrypted with the AWS managed aws/rds key, which no other account can use.
+
+        AWS reports such a snapshot's KmsKeyId as the key's ARN (…:key/<id>), not as the alias: ask KMS whether the key is
+        AWS managed, or is the one behind alias/aws/rds. A key this account cannot describe (another account's) is left
+        to AWS to judge.
+        """
+        key_id = snapshot.get("KmsKeyId")
+        if not snapshot.get("StorageEncrypted") or not key_id:
+            return False
+        if snap.is_default_key(key_id):
+            return True
+        kms = aws_client(self.module, "kms", region=region)
+        try:
+            metadata = kms.describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
+            if metadata.get("KeyManager") == "AWS":
+                return True
+            aliases = kms.list_aliases(aws_retry=True, KeyId=metadata["KeyId"]).get("Aliases", [])
+        except botocore.exceptions.ClientError:
+            return False
+        return any(alias.get("AliasName") == "alias/aws/rds" for alias in aliases)
+
     # ---- selection -----------------------------------------------------------------------------
     def source_region(self):
         identifier = self.params["source_snapshot_identifier"]
@@ -516,7 +538,7 @@ class SnapshotCopier:
                 "source snapshot %r is encrypted and the copy crosses %s: set kms_key_id to a KMS key of account %s in %s"
                 % (source["DBClusterSnapshotIdentifier"], "regions" if cross_region else "accounts", self.account_id, self.region)
             )
-        if cross_account and encrypted and snap.is_default_key(source.get("KmsKeyId")):
+        if cross_account and encrypted and self.encrypted_with_default_key(source, source_region):
             raise SnapshotError(
                 "source snapshot %r is encrypted with the default aws/rds key of account %s, which other accounts cannot use: "
                 "share a copy encrypted with a customer managed key (state=shared with share_kms_key_id)" % (source_arn, source_account)
@@ -563,7 +585,7 @@ class SnapshotCopier:
         if kind == "shared":
             raise SnapshotError("snapshot %r belongs to another account; share it with that account's credentials" % source["DBClusterSnapshotArn"])
         to_share = source
-        default_key = bool(source.get("StorageEncrypted")) and snap.is_default_key(source.get("KmsKeyId"))
+        default_key = self.encrypted_with_default_key(source, self.region)
         if kind == "automated" or default_key:
             share_key = self.params["share_kms_key_id"]
             if default_key and not share_key:

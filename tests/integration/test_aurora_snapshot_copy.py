@@ -245,6 +245,19 @@ def test_default_key_snapshots_are_not_shared_without_a_customer_key(aws_env, tm
     attributes = client.describe_db_cluster_snapshot_attributes(DBClusterSnapshotIdentifier="legacy-snap")
     assert all(not attribute.get("AttributeValues") for attribute in attributes["DBClusterSnapshotAttributesResult"]["DBClusterSnapshotAttributes"])
 
+    # AWS names the key of such a snapshot by its key ARN, not by the alias: still recognised (through KMS).
+    managed_key = boto3.client("kms", region_name=SOURCE_REGION).describe_key(KeyId="alias/aws/rds")["KeyMetadata"]["Arn"]
+    client.create_db_cluster(DBClusterIdentifier="legacy-arn", Engine="aurora-postgresql", MasterUsername="postgres",
+                             MasterUserPassword="legacy-Passw0rd", StorageEncrypted=True, KmsKeyId=managed_key)
+    for dummy in range(100):
+        if client.describe_db_clusters(DBClusterIdentifier="legacy-arn")["DBClusters"][0]["Status"] == "available":
+            break
+        time.sleep(0.2)
+    take_snapshot("legacy-arn-snap", cluster="legacy-arn")
+    assert client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="legacy-arn-snap")["DBClusterSnapshots"][0]["KmsKeyId"] == managed_key
+    refused = one(tmp_path, state="shared", region=SOURCE_REGION, source_snapshot_identifier="legacy-arn-snap", share_with_account_ids=[ACCOUNT_B])
+    assert refused["msg"].startswith("snapshot 'legacy-arn-snap' is encrypted with the default aws/rds key, which cannot be shared"), refused
+
 
 # ---- retention --------------------------------------------------------------------------------------------
 def test_retention_deletes_only_the_collections_own_old_copies(seeded, tmp_path):
