@@ -481,9 +481,10 @@ class SnapshotCopier:
                 if code == "DBClusterSnapshotAlreadyExistsFault":
                     outcome["snapshot"] = None
                     return Observation("already-exists", done=True)
-                # The same code means "too many copies in flight" (wait) or "too many snapshots" (do not): count to tell.
+                # The same code means "too many copies in flight" (wait) or "too many snapshots" (do not). Any copy in
+                # flight means a slot (one may have ended since the refusal: then the next try gets it); none, the quota.
                 slot_limit = code in ("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault") and cross_region
-                if slot_limit and self.copies_in_flight(client) >= MAX_CROSS_REGION_COPIES_IN_FLIGHT:
+                if slot_limit and self.copies_in_flight(client) > 0:
                     return Observation("waiting-for-copy-slot")
                 raise
 

@@ -160,9 +160,10 @@ def test_a_sixth_concurrent_copy_waits_for_a_slot(seeded, aws_env, tmp_path):
     key = kms_key(TARGET_REGION)
     for index in range(5):
         take_snapshot("busy-%d" % index)
-    # The five busy copies must outlast ansible-playbook's start on a loaded CI machine (a 4 s copy once did not);
-    # the emulator fixes a copy's duration when it starts, so the sixth copy itself can stay short.
-    aws_env.set_durations(copy=15.0)
+    # The five busy copies must outlast ansible-playbook's start on a loaded CI machine (4 s copies once did not, and
+    # 15 s ones ended just as the sixth was refused); the emulator fixes a copy's duration when it starts, so the
+    # sixth copy itself can stay short.
+    aws_env.set_durations(copy=30.0)
     for index in range(5):
         rds(TARGET_REGION).copy_db_cluster_snapshot(
             SourceDBClusterSnapshotIdentifier="arn:aws:rds:us-east-1:123456789012:cluster-snapshot:busy-%d" % index,

@@ -1,6 +1,7 @@
 """playbooks/restore.yml end to end: real ansible-playbook runs of inventories/local against the emulator,
 with a real PostgreSQL behind every cluster."""
 import json
+import time
 
 import boto3
 import psycopg2
@@ -51,6 +52,13 @@ def app_rows(account, target, user):
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*), count(*) FILTER (WHERE email LIKE '%@example.invalid') FROM customers")
             return cursor.fetchone()
+
+
+def wait_for(check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in %ss" % timeout
+        time.sleep(0.2)
 
 
 def operations(account):
@@ -138,6 +146,40 @@ def test_a_failure_at_each_step_then_resumes_to_success(world, aws_env, tmp_path
     events = boto3.client("dynamodb", region_name=TARGET_REGION).query(
         TableName=AUDIT_TABLE, KeyConditionExpression="operation_id = :id", ExpressionAttributeValues={":id": {"S": operation_id}})["Items"]
     assert len([event for event in events if event["event"]["S"] == "operation_resumed"]) == 5
+
+
+def test_a_resume_rechecks_the_copy_and_the_cluster_and_redoes_what_is_gone(world, tmp_path):
+    """What a completed step produced is checked on resume: a copy or cluster deleted in between is made again,
+    with every step after it (the users and masking of a re-restored cluster included)."""
+    pipeline_world.put_secret(pipeline_world.ACCOUNT_A, "aurora-restore/dev/broken", ["not", "an", "object"])
+    broken_users = {"restore_users_secret_id": "aurora-restore/dev/broken"}
+    first = restore(tmp_path, "--limit", "dev-app", extra_vars=broken_users)
+    assert first.rc != 0
+    [operation] = operations(pipeline_world.ACCOUNT_A)
+    operation_id = operation["operation_id"]["S"]
+    assert operation["error"]["S"].startswith("db_users failed:")
+    [copy] = [name for name in copies() if name.startswith("dbops-")]
+    rds().delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=copy)
+
+    second = restore(tmp_path, "--limit", "dev-app", extra_vars=dict(broken_users, restore_operation_id=operation_id))
+    assert second.rc != 0
+    assert "dev-app: the copy %s is gone or not available; copy_snapshot and the steps after it run again" % copy in second.output
+    assert operations(pipeline_world.ACCOUNT_A)[0]["error"]["S"].startswith("db_users failed:")
+    assert copies() == [copy] and clusters() == ["dev-app"]
+    members = rds().describe_db_clusters(DBClusterIdentifier="dev-app")["DBClusters"][0]["DBClusterMembers"]
+    for member in members:
+        rds().delete_db_instance(DBInstanceIdentifier=member["DBInstanceIdentifier"])
+    wait_for(lambda: not rds().describe_db_instances()["DBInstances"])
+    rds().delete_db_cluster(DBClusterIdentifier="dev-app", SkipFinalSnapshot=True)
+    wait_for(lambda: clusters() == [])
+
+    final = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_operation_id": operation_id})
+    assert final.rc == 0, final.output[-3000:]
+    assert "dev-app: the restored cluster is gone; restore_cluster and the steps after it run again" in final.output
+    [operation] = operations(pipeline_world.ACCOUNT_A)
+    assert operation["status"]["S"] == "SUCCEEDED" and int(operation["attempt"]["N"]) == 3
+    total, masked = app_rows(pipeline_world.ACCOUNT_A, "dev-app", world["dev"]["users"]["application_user"])
+    assert total == world["seed"]["tables"]["customers"] and masked == total  # users and masking ran on the new cluster
 
 
 def test_preflight_names_every_bad_reference_before_any_copy(world, tmp_path):
