@@ -18,6 +18,14 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing dependency
 
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import LayoutError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import check_unique
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import parse_users_secret
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import validate_role_name
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_of
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_problem
+
 SUBNET_GROUP_MISSING = ("DBSubnetGroupNotFoundFault",)
 PARAMETER_GROUP_MISSING = ("DBParameterGroupNotFound", "DBClusterParameterGroupNotFound", "DBParameterGroupNotFoundFault")
 SECURITY_GROUP_MISSING = ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound")
@@ -139,7 +147,8 @@ class ReferenceCheck:
                 continue
             if described.get("DeletedDate"):
                 self.problems.append("secret %r is scheduled for deletion; restore it or name another" % secret_id)
-            found.append({"secret_id": secret_id, "arn": described.get("ARN"), "name": described.get("Name")})
+            found.append({"secret_id": secret_id, "arn": described.get("ARN"), "name": described.get("Name"),
+                          "scheduled_for_deletion": bool(described.get("DeletedDate"))})
         if secret_ids:
             self.facts["secrets"] = found
 
@@ -155,3 +164,26 @@ def check_references(client_for, region, db_subnet_group_name=None, vpc_security
     check.kms_key(kms_key_id)
     check.secrets(secret_ids)
     return check.facts, check.problems
+
+
+def check_secret_contents(read_secret, master_secret_id=None, users_secret_id=None, users_secret_layout="auto"):
+    """Problems with what the secrets hold: a usable Aurora master password; users that parse in the layout, with
+    valid, distinct names. `read_secret(id)` returns (decoded value, version id) and keeps the values out of output."""
+    problems = []
+    if master_secret_id:
+        try:
+            value, dummy = read_secret(master_secret_id)
+            problem = master_password_problem(master_password_of(value, master_secret_id), master_secret_id)
+            if problem:
+                problems.append(problem)
+        except SecretError as error:
+            problems.append(str(error))
+    if users_secret_id:
+        try:
+            value, version = read_secret(users_secret_id)
+            users, dummy = parse_users_secret(value, users_secret_layout, users_secret_id, version)
+            problems.extend(problem for problem in (validate_role_name(user.name) for user in users) if problem)
+            check_unique(users)
+        except (SecretError, LayoutError) as error:
+            problems.append(str(error))
+    return problems

@@ -113,3 +113,38 @@ def read_json_secret(client, secret_id, version_id=None, version_stage=None, req
     if missing:
         raise SecretError(f"secret {secret_id!r} lacks required key(s): {', '.join(sorted(missing))}", secret_id, "MissingKeys")
     return value, response.get("VersionId")
+
+
+# Keys whose string values are secret wherever they are nested (user names stay visible in messages).
+SENSITIVE_KEY_PARTS = ("pass", "secret", "token", "credential", "pwd")
+
+
+def sensitive_leaves(value, sensitive=False):
+    """String values of a decoded secret stored under a key that looks secret, to register as no_log values."""
+    if isinstance(value, str):
+        if sensitive:
+            yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from sensitive_leaves(item, sensitive or any(part in str(key).lower() for part in SENSITIVE_KEY_PARTS))
+    elif isinstance(value, list):
+        for item in value:
+            yield from sensitive_leaves(item, sensitive)
+
+
+def master_password_of(value, secret_id):
+    """The password of a decoded master secret (key 'password' or 'master_password'); SecretError when unusable."""
+    password = value.get("password")
+    if password is None:
+        password = value.get("master_password")
+    if not isinstance(password, str) or not password:
+        raise SecretError("master secret %r has no usable 'password' (or 'master_password') key" % secret_id)
+    return password
+
+
+def master_password_problem(password, secret_id):
+    """None for a valid Aurora master password, else a one-line reason that never shows the value."""
+    if not 8 <= len(password) <= 128 or any(ch in password for ch in "/\"@ "):
+        return ("master secret %r: its password is not a valid Aurora master password "
+                "(8-128 printable characters, no '/', '\"', '@' or space)" % secret_id)
+    return None

@@ -399,6 +399,8 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster i
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import validate_identifier
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import writer_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_of
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_problem
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import read_json_secret
 
 
@@ -517,15 +519,11 @@ def read_master_secret(module, secret_id):
     """(password, version id); the password is registered as a no_log value at once."""
     client = aws_client(module, "secretsmanager")
     value, version = read_json_secret(client, secret_id)
-    password = value.get("password")
-    if password is None:
-        password = value.get("master_password")
-    if not isinstance(password, str) or not password:
-        raise RestoreError("master secret %r has no usable 'password' (or 'master_password') key" % secret_id)
+    password = master_password_of(value, secret_id)
     module.no_log_values.add(password)
-    if not 8 <= len(password) <= 128 or any(ch in password for ch in "/\"@ "):
-        raise RestoreError("master secret %r: its password is not a valid Aurora master password "
-                           "(8-128 printable characters, no '/', '\"', '@' or space)" % secret_id)
+    problem = master_password_problem(password, secret_id)
+    if problem:
+        raise RestoreError(problem)
     username = value.get("username", value.get("master_username"))
     return password, version, username
 

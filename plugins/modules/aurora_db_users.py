@@ -474,6 +474,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils import db_sql
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import db_users
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import read_json_secret
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import sensitive_leaves
 
 APPLICATION_NAME = "dbops.aurora_restore.aurora_db_users"
 MARKER_SCHEMA = "dbops_aurora_restore"
@@ -541,7 +542,7 @@ class DbUsers:
                 self.secrets[secret_id] = read_json_secret(self._sm, secret_id)
             except SecretError as e:
                 raise ModuleFailure(str(e)) from None
-            for value in _sensitive_leaves(self.secrets[secret_id][0]):
+            for value in sensitive_leaves(self.secrets[secret_id][0]):
                 self.protect(value)
         return self.secrets[secret_id]
 
@@ -974,22 +975,6 @@ class DbUsers:
             except psycopg2.Error:
                 pass
         return result
-
-
-SENSITIVE_KEY_PARTS = ("pass", "secret", "token", "credential", "pwd")
-
-
-def _sensitive_leaves(value, sensitive=False):
-    """String values of a secret stored under a key that looks secret (user names stay visible)."""
-    if isinstance(value, str):
-        if sensitive:
-            yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _sensitive_leaves(item, sensitive or any(part in str(key).lower() for part in SENSITIVE_KEY_PARTS))
-    elif isinstance(value, list):
-        for item in value:
-            yield from _sensitive_leaves(item, sensitive)
 
 
 def _as_text(value):

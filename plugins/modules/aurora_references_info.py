@@ -18,8 +18,10 @@ description:
     the family of the engine version being restored, and that the KMS key is in the region and enabled.
   - The restore role runs it in its preflight, so a typo in an inventory fails the run before a snapshot copy that can
     take hours. M(dbops.aurora_restore.aurora_cluster_restore) checks the same again before it deletes anything.
-  - Secrets are described with C(DescribeSecret); their values are never read.
-  - No bundled module describes a DB subnet group or a secret without reading it, hence this one.
+  - I(secret_ids) are described with C(DescribeSecret), without reading them. I(master_secret_id) and
+    I(users_secret_id) are read and parsed, so a malformed secret fails a preflight instead of a restore; their
+    values are kept out of the result and logs.
+  - No bundled module describes a DB subnet group, hence this one.
 author:
   - dbops platform team (@dbops)
 options:
@@ -49,6 +51,21 @@ options:
     type: list
     elements: str
     default: []
+  master_secret_id:
+    description:
+      - A master secret to read and check. It must hold a C(password) (or C(master_password)) that Aurora accepts as a
+        master password. The value never appears in the result.
+    type: str
+  users_secret_id:
+    description:
+      - A users secret to read and check. It must parse in I(users_secret_layout) (the layouts of
+        M(dbops.aurora_restore.aurora_db_users)), with valid and distinct user names. Values never appear in the result.
+    type: str
+  users_secret_layout:
+    description: The layout of I(users_secret_id).
+    type: str
+    choices: [auto, nested, flat, combined]
+    default: auto
 notes:
   - An info module; it changes nothing and supports check mode. Missing resources are reported in RV(problems), not
     as a failure, so a play decides what to do with them.
@@ -126,6 +143,7 @@ references:
       elements: dict
       sample:
         - secret_id: aurora-restore/staging/master-credentials
+          scheduled_for_deletion: false
           name: aurora-restore/staging/master-credentials
           arn: arn:aws:secretsmanager:us-west-2:210987654321:secret:aurora-restore/staging/master-credentials-AbCdEf
 """
@@ -139,6 +157,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import client_factory
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.references import check_references
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.references import check_secret_contents
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import read_json_secret
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import sensitive_leaves
 
 
 def main():
@@ -151,17 +172,35 @@ def main():
             kms_key_id=dict(type="str"),
             engine_version=dict(type="str"),
             secret_ids=dict(type="list", elements="str", default=[], no_log=False),  # names of secrets, not their values
+            master_secret_id=dict(type="str", no_log=False),
+            users_secret_id=dict(type="str", no_log=False),
+            users_secret_layout=dict(type="str", choices=["auto", "nested", "flat", "combined"], default="auto"),
         ),
         supports_check_mode=True,
     )
     params = module.params
+    client_for = client_factory(module)
+
+    def read_secret(secret_id):
+        value, version = read_json_secret(client_for("secretsmanager"), secret_id)
+        for leaf in sensitive_leaves(value):
+            module.no_log_values.add(leaf)
+        return value, version
+
     try:
         facts, problems = check_references(
-            client_factory(module), module.region, db_subnet_group_name=params["db_subnet_group_name"],
+            client_for, module.region, db_subnet_group_name=params["db_subnet_group_name"],
             vpc_security_group_ids=params["vpc_security_group_ids"],
             db_cluster_parameter_group_name=params["db_cluster_parameter_group_name"],
             db_parameter_group_name=params["db_parameter_group_name"], kms_key_id=params["kms_key_id"],
             engine_version=params["engine_version"], secret_ids=[item for item in params["secret_ids"] if item])
+        # A secret also named in secret_ids that is missing or being deleted has its problem already: read only the others.
+        unreadable = ({item for item in params["secret_ids"] if item}
+                      - {secret["secret_id"] for secret in facts.get("secrets", []) if not secret["scheduled_for_deletion"]})
+        problems += check_secret_contents(
+            read_secret, master_secret_id=params["master_secret_id"] if params["master_secret_id"] not in unreadable else None,
+            users_secret_id=params["users_secret_id"] if params["users_secret_id"] not in unreadable else None,
+            users_secret_layout=params["users_secret_layout"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg="could not describe the restore's references in region %s" % module.region)
     module.exit_json(changed=False, problems=problems, references=facts)

@@ -94,3 +94,30 @@ def test_security_group_of_another_vpc_and_parameter_group_of_another_family(net
 def test_nothing_named_means_nothing_to_check_and_check_mode_works(aws_env, tmp_path):
     result = check(tmp_path, check_mode=True)
     assert result["problems"] == [] and result["references"] == {} and result["changed"] is False
+
+
+def test_secret_contents_are_checked_without_showing_them(network, tmp_path):
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.create_secret(Name="dev/short-master", SecretString=json.dumps({"username": "m", "password": "Sh0rt"}))
+    secrets.create_secret(Name="dev/users-nested", SecretString=json.dumps(
+        {"application_user": {"username": "app_user", "password": "Users-Secret-1"}}))
+    secrets.create_secret(Name="dev/users-bad-name", SecretString=json.dumps(
+        {"app_username": "pg_evil", "app_password": "Users-Secret-2"}))
+    secrets.create_secret(Name="dev/users-unknown", SecretString=json.dumps({"user": "x", "pass": "Users-Secret-3"}))
+    good = check(tmp_path, master_secret_id="aurora-restore/dev/master-credentials", users_secret_id="dev/users-nested")
+    assert good["problems"] == []
+    short = check(tmp_path, master_secret_id="dev/short-master", users_secret_id="dev/users-bad-name")
+    assert short["problems"] == [
+        "master secret 'dev/short-master': its password is not a valid Aurora master password "
+        "(8-128 printable characters, no '/', '\"', '@' or space)",
+        "user name 'pg_evil' starts with 'pg_', which PostgreSQL reserves",
+    ]
+    layout = check(tmp_path, users_secret_id="dev/users-unknown", users_secret_layout="auto")
+    assert layout["problems"] == ["secret 'dev/users-unknown': cannot detect its layout; expected one of the keys "
+                                  "application_user, readonly_user, devops_user, app_username, readonly_username, devops_username"]
+    # Named in secret_ids too and missing: reported once, not read.
+    missing = check(tmp_path, secret_ids=["dev/nope"], master_secret_id="dev/nope")
+    assert missing["problems"] == ["secret 'dev/nope' does not exist in region us-east-1"]
+    everything = json.dumps([good, short, layout])
+    for value in ("Never-Shown-1", "Sh0rt", "Users-Secret-1", "Users-Secret-2", "Users-Secret-3"):
+        assert value not in everything

@@ -151,8 +151,8 @@ def test_a_failure_at_each_step_then_resumes_to_success(world, aws_env, tmp_path
 def test_a_resume_rechecks_the_copy_and_the_cluster_and_redoes_what_is_gone(world, tmp_path):
     """What a completed step produced is checked on resume: a copy or cluster deleted in between is made again,
     with every step after it (the users and masking of a re-restored cluster included)."""
-    pipeline_world.put_secret(pipeline_world.ACCOUNT_A, "aurora-restore/dev/broken", ["not", "an", "object"])
-    broken_users = {"restore_users_secret_id": "aurora-restore/dev/broken"}
+    # A smoke check that fails: db_users fails after the copy and the restore (preflight cannot foresee it).
+    broken_users = {"restore_smoke_checks": [{"name": "never", "query": "SELECT 1 WHERE false"}]}
     first = restore(tmp_path, "--limit", "dev-app", extra_vars=broken_users)
     assert first.rc != 0
     [operation] = operations(pipeline_world.ACCOUNT_A)

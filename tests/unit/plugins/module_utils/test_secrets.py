@@ -4,7 +4,9 @@ import pytest
 from botocore.stub import Stubber
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_problem
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import read_json_secret
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import sensitive_leaves
 
 SECRET = "Sup3r-S3cret-Value"
 V1, V2, V3 = "1" * 32, "2" * 32, "3" * 32
@@ -87,3 +89,17 @@ def test_version_stage_passed(client):
 def test_requires_id():
     with pytest.raises(SecretError, match="secret id"):
         read_json_secret(None, "")
+
+
+def test_sensitive_leaves_are_the_values_under_secret_looking_keys():
+    secret = {"username": "app", "password": "p1", "nested": {"username": "u", "password": "p2"}, "db_secret": ["p3"],
+              "api_token": "p4", "host": "h"}
+    assert sorted(sensitive_leaves(secret)) == ["p1", "p2", "p3", "p4"]
+
+
+@pytest.mark.parametrize("password,valid", [("Long-enough-1", True), ("Sh0rt", False), ("has space 123", False),
+                                            ("with/slash-1", False), ("x" * 128, True), ("x" * 129, False)])
+def test_master_password_rules(password, valid):
+    problem = master_password_problem(password, "m")
+    assert (problem is None) == valid
+    assert problem is None or password not in problem

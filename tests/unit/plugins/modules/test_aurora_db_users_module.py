@@ -49,12 +49,6 @@ def test_pg_error_text_uses_primary_message_only():
     assert mod.pg_error_text(error) == 'syntax error at or near "x"'
 
 
-def test_sensitive_leaves():
-    secret = {"username": "app", "password": "p1", "nested": {"username": "u", "password": "p2"}, "db_secret": ["p3"],
-              "api_token": "p4", "host": "h"}
-    assert sorted(mod._sensitive_leaves(secret)) == ["p1", "p2", "p3", "p4"]
-
-
 def test_as_text():
     assert mod._as_text(True) == "true" and mod._as_text(0) == "0" and mod._as_text(None) is None
 
