@@ -28,6 +28,14 @@ TRANSIENT_ERROR_CODES = [
 RETRY = AWSRetry.jittered_backoff(retries=10, delay=2, max_delay=60, catch_extra_error_codes=TRANSIENT_ERROR_CODES)
 
 
+def error_code(error):
+    """The AWS error code of a botocore ClientError ("" for anything else)."""
+    try:
+        return error.response.get("Error", {}).get("Code") or ""
+    except AttributeError:
+        return ""
+
+
 def aws_client(module, service, region=None):
     """A boto3 client for `service` (in `region`, or the module's), whose calls retry with `aws_retry=True`."""
     if region:

@@ -25,6 +25,7 @@ except ImportError:  # handled by AnsibleAWSModule
     BotoCoreError = ClientError = None
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import RETRY
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import error_code
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import OPERATION_ID_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import PROTECTED_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import SOURCE_SNAPSHOT_KEY
@@ -86,13 +87,6 @@ def parse_cluster_arn(value):
 def arn_region_account(arn):
     parts = (arn or "").split(":")
     return (parts[3], parts[4]) if len(parts) > 5 else (None, None)
-
-
-def error_code(error):
-    try:
-        return error.response.get("Error", {}).get("Code") or ""
-    except AttributeError:
-        return ""
 
 
 def error_text(error):

@@ -18,6 +18,7 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing dependency
 
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import error_code
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import LayoutError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import check_unique
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import parse_users_secret
@@ -31,10 +32,6 @@ PARAMETER_GROUP_MISSING = ("DBParameterGroupNotFound", "DBClusterParameterGroupN
 SECURITY_GROUP_MISSING = ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound")
 KMS_KEY_MISSING = ("NotFoundException", "NotFound", "InvalidArnException", "ValidationException")
 SECRET_MISSING = ("ResourceNotFoundException",)
-
-
-def error_code(error):
-    return error.response.get("Error", {}).get("Code", "")
 
 
 def aurora_postgresql_family(engine_version):

@@ -19,6 +19,7 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import error_code
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
 
 SNAPSHOT_TYPES = ("manual", "automated", "shared", "any")
@@ -184,10 +185,6 @@ def retention_plan(snapshots, now, keep_newest=None, max_age_days=None, exclude=
             removable = snapshot.get("Status") == "available" and snapshot["DBClusterSnapshotIdentifier"] not in exclude
             (to_delete if (too_many or too_old) and removable else kept).append(snapshot)
     return to_delete, kept
-
-
-def error_code(error):
-    return error.response.get("Error", {}).get("Code", "")
 
 
 def list_snapshots(client, kind="any", cluster=None, identifier=None):
