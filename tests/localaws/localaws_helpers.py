@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import boto3
@@ -23,8 +24,8 @@ def client(service: str, region: str = "us-east-1", credentials: dict | None = N
     return boto3.client(service, region_name=region, config=config, **kwargs)
 
 
-def account_b_credentials(role: str = "restore") -> dict:
-    """Account B as moto maps it: STS AssumeRole into a role ARN of that account."""
+def account_b_credentials(role: str = "OrganizationAccountAccessRole") -> dict:
+    """Account B: STS AssumeRole into its administrator role (the emulator creates it in every member account)."""
     sts = client("sts")
     return sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_B}:role/{role}", RoleSessionName="tests")["Credentials"]
 
@@ -83,8 +84,21 @@ def wait_gone(call, code: str, timeout: float = 30.0, **kwargs) -> None:
     wait_for(check, timeout, what=f"{code}")
 
 
-def create_kms_key(region: str, credentials: dict | None = None) -> str:
-    return client("kms", region, credentials).create_key(Description="test")["KeyMetadata"]["Arn"]
+def create_kms_key(region: str, credentials: dict | None = None, users: tuple = ()) -> str:
+    """A customer managed key; `users`: other accounts its key policy lets use it (as a cross-account setup must)."""
+    kms = client("kms", region, credentials)
+    arn = kms.create_key(Description="test")["KeyMetadata"]["Arn"]
+    if users:
+        owner = arn.split(":")[4]
+        statements = [{"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{owner}:root"},
+                       "Action": "kms:*", "Resource": "*"},
+                      {"Sid": "OtherAccounts", "Effect": "Allow",
+                       "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in users]},
+                       "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncrypt*",
+                                  "kms:GenerateDataKey*"], "Resource": "*"}]
+        kms.put_key_policy(KeyId=arn, PolicyName="default",
+                           Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    return arn
 
 
 def create_cluster(rds, ident: str, password: str = "master-pw-1", writer: bool = True, **kwargs) -> dict:

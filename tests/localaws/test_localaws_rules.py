@@ -20,8 +20,9 @@ def west(aws_env):
 
 @pytest.fixture
 def encrypted_snapshot(east):
-    """An available manual snapshot of a cluster encrypted with a customer managed key in us-east-1."""
-    key = create_kms_key("us-east-1")
+    """An available manual snapshot of a cluster encrypted with a customer managed key in us-east-1, whose key policy
+    lets account B use it (what sharing an encrypted snapshot takes)."""
+    key = create_kms_key("us-east-1", users=(ACCOUNT_B,))
     create_cluster(east, "src", writer=False, StorageEncrypted=True, KmsKeyId=key)
     east.create_db_cluster_snapshot(DBClusterIdentifier="src", DBClusterSnapshotIdentifier="src-snap")
     return wait_snapshot(east, "src-snap")
@@ -91,7 +92,7 @@ def test_automated_snapshot_cannot_be_shared(east):
                  DBClusterSnapshotIdentifier=ident, AttributeName="restore", ValuesToAdd=[ACCOUNT_B])
 
 
-def test_shared_snapshot_listed_copied_and_restored_by_arn_in_account_b(east, encrypted_snapshot):
+def test_shared_snapshot_listed_copied_and_restored_by_arn_in_account_b(aws_env, east, encrypted_snapshot):
     arn = encrypted_snapshot["DBClusterSnapshotArn"]
     creds = account_b_credentials()
     b_rds = client("rds", "us-east-1", creds)
@@ -107,10 +108,17 @@ def test_shared_snapshot_listed_copied_and_restored_by_arn_in_account_b(east, en
     assert arn in [s["DBClusterSnapshotArn"] for s in included]
     assert b_rds.describe_db_cluster_snapshots()["DBClusterSnapshots"] == []  # not without IncludeShared
 
-    # Across accounts and regions in one step: not on AWS (share, copy in-region, then copy cross-region).
-    expect_error("DBClusterSnapshotNotFoundFault", client("rds", "us-west-2", creds).copy_db_cluster_snapshot,
+    # Across accounts and regions in one step: accepted by the current API; refused under the former rule.
+    west = client("rds", "us-west-2", creds)
+    west_key = create_kms_key("us-west-2", creds)
+    aws_env.set_settings(cross_account_region_copy="two-step")
+    expect_error("DBClusterSnapshotNotFoundFault", west.copy_db_cluster_snapshot,
                  SourceDBClusterSnapshotIdentifier=arn, TargetDBClusterSnapshotIdentifier="b-west",
-                 KmsKeyId=create_kms_key("us-west-2", creds), SourceRegion="us-east-1")
+                 KmsKeyId=west_key, SourceRegion="us-east-1")
+    aws_env.set_settings(cross_account_region_copy="single-step")
+    west.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=arn, TargetDBClusterSnapshotIdentifier="b-west",
+                                  KmsKeyId=west_key, SourceRegion="us-east-1")
+    assert wait_snapshot(west, "b-west")["KmsKeyId"].split(":")[4] == ACCOUNT_B
     b_key = create_kms_key("us-east-1", creds)
     b_rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=arn, TargetDBClusterSnapshotIdentifier="b-copy",
                                    KmsKeyId=b_key)
@@ -302,5 +310,9 @@ def test_an_automated_snapshot_is_found_by_its_arn_despite_the_colon_in_its_name
     rds = client("rds")
     [automated] = rds.describe_db_cluster_snapshots(SnapshotType="automated")["DBClusterSnapshots"]
     assert automated["DBClusterSnapshotIdentifier"].startswith("rds:")
-    by_arn = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=automated["DBClusterSnapshotArn"])["DBClusterSnapshots"]
+    by_arn = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=automated["DBClusterSnapshotArn"],
+                                               SnapshotType="automated")["DBClusterSnapshots"]
     assert [snapshot["DBClusterSnapshotArn"] for snapshot in by_arn] == [automated["DBClusterSnapshotArn"]]
+    # "If this identifier is for an automated snapshot, the SnapshotType parameter must also be specified."
+    for identifier in (automated["DBClusterSnapshotArn"], automated["DBClusterSnapshotIdentifier"]):
+        expect_error("DBClusterSnapshotNotFoundFault", rds.describe_db_cluster_snapshots, DBClusterSnapshotIdentifier=identifier)

@@ -24,6 +24,9 @@ PROFILES: dict[str, dict[str, float]] = {
         "modify": 0.5,
         "rename": 0.5,
         "password_reset": 0.5,
+        "cluster_stop": 0.5,
+        "cluster_start": 0.5,
+        "instance_reboot": 0.5,
     },
     "demo": {
         "snapshot_create": 15.0,
@@ -36,6 +39,9 @@ PROFILES: dict[str, dict[str, float]] = {
         "modify": 5.0,
         "rename": 5.0,
         "password_reset": 5.0,
+        "cluster_stop": 10.0,
+        "cluster_start": 15.0,
+        "instance_reboot": 5.0,
     },
 }
 DURATION_NAMES = tuple(PROFILES["test"])
@@ -77,6 +83,33 @@ def durations_from_env(profile: str, environ=os.environ) -> dict[str, float]:
         if value not in (None, ""):
             durations.update(validate_durations({name: value}))
     return durations
+
+
+# Behaviours AWS has changed or that a test may want to switch, with their values (the first is the default).
+SETTINGS = {
+    # CopyDBClusterSnapshot of another account's snapshot from another region: one step (the current API reference)
+    # or refused, as before October 2025 (copy in-region first).
+    "cross_account_region_copy": ("single-step", "two-step"),
+    # IAM enforcement for roles and IAM users (the account's root may always act in its own account).
+    "iam": ("enforce", "off"),
+}
+
+
+def settings_from_env(environ=os.environ) -> dict[str, str]:
+    """Each setting's default, or LOCALAWS_<NAME> (e.g. LOCALAWS_CROSS_ACCOUNT_REGION_COPY=two-step)."""
+    return validate_settings({name: environ.get(f"LOCALAWS_{name.upper()}") or values[0]
+                              for name, values in SETTINGS.items()})
+
+
+def validate_settings(values: dict) -> dict[str, str]:
+    result = {}
+    for name, value in values.items():
+        if name not in SETTINGS:
+            raise ValueError(f"unknown setting {name!r}; known: {', '.join(SETTINGS)}")
+        if value not in SETTINGS[name]:
+            raise ValueError(f"setting {name} must be one of {', '.join(SETTINGS[name])}, got {value!r}")
+        result[name] = value
+    return result
 
 
 FAULT_KINDS = ("throttle", "5xx", "drop")

@@ -252,11 +252,25 @@ class Emulator:
     def set_durations(self, **seconds: float) -> dict:
         return self.admin("POST", "durations", seconds)
 
+    def stamp_tags(self, arn: str, tags: dict) -> dict:
+        """Put tags on an RDS resource that the API itself refuses (aws:*): what CloudFormation or Backup stamp."""
+        return self.admin("POST", "system-tags", {"arn": arn, "tags": tags})
+
+    def set_settings(self, **values: str) -> dict:
+        """Switch a behaviour (config.SETTINGS), e.g. cross_account_region_copy="two-step" or iam="off"."""
+        return self.admin("POST", "settings", values)
+
     def durations(self) -> dict:
         return self.admin("GET", "durations")
 
     def state(self) -> dict:
         return self.admin("GET", "state")
+
+    def force_status(self, resource: str, identifier: str, status: str, account: str = "123456789012",
+                     region: str = DEFAULT_REGION) -> dict:
+        """Put a cluster or instance into `status` (a fault such as insufficient-capacity, for tests)."""
+        return self.admin("POST", "status", {"resource": resource, "id": identifier, "status": status,
+                                             "account": account, "region": region})
 
     def seed(self, **kwargs) -> dict:
         from .seed import seed

@@ -11,6 +11,8 @@ Everything runs under the server's global lock (middleware.py), so no handler he
 from __future__ import annotations
 
 import copy
+import datetime
+from collections.abc import Mapping
 import logging
 import os
 import re
@@ -32,8 +34,10 @@ from moto.rds.exceptions import (
 from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstance, DBInstanceClustered, rds_backends
 from moto.rds.responses import RDSResponse
 
+from . import engines
 from .clock import Step
 from .dataplane import POSTGRES_ENGINES, done_future
+from .iam_requests import partition_of
 from .postgres import free_port
 
 log = logging.getLogger("localaws.rds")
@@ -41,10 +45,104 @@ log = logging.getLogger("localaws.rds")
 MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
 # Statuses in which AWS lets you act on a cluster (snapshot it, delete it, modify it).
 CLUSTER_READY = ("available",)
+# Statuses DeleteDBCluster accepts (a stopped cluster must be started first: "Deleting a stopped Aurora cluster").
+CLUSTER_DELETABLE = ("available", "failed", "inaccessible-encryption-credentials", "incompatible-parameters",
+                     "incompatible-restore", "incompatible-network", "migration-failed", "cloning-failed")
+IDENTIFIER_RE = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}(?<!-)$")
+MAX_TAGS_PER_RESOURCE = 50
+RESERVED_TAG_PREFIXES = ("aws:", "rds:")
+# ModifyDBCluster / CreateDBCluster MasterUserPassword: 8-41 printable ASCII characters; the Aurora User Guide also
+# excludes ' and space besides / " @ (the stricter reading).
+PASSWORD_FORBIDDEN = "/\"@' "
+PASSWORD_LENGTH = (8, 41)
+STORAGE_TYPES = ("aurora", "aurora-iopt1")
+LIFECYCLE_VALUES = ("open-source-rds-extended-support", "open-source-rds-extended-support-disabled")
 
 
 def _fault(code: str, message: str) -> RDSClientError:
     return RDSClientError(code, message)
+
+
+def validate_identifier(value, parameter: str) -> None:
+    """RDS identifiers: 1-63 letters, digits or hyphens, a letter first, no trailing or double hyphen."""
+    if value is None or not IDENTIFIER_RE.match(str(value)):
+        raise InvalidParameterValue(
+            f"The parameter {parameter} is not a valid identifier. Identifiers must begin with a letter; must contain "
+            "only ASCII letters, digits, and hyphens; must be 1 to 63 characters; and must not end with a hyphen or "
+            "contain two consecutive hyphens.")
+
+
+def tag_dict(tags) -> dict:
+    """A tag list (moto's parsed request maps or plain dicts) as {key: value}."""
+    return {tag["Key"]: tag.get("Value", "") for tag in tags or [] if isinstance(tag, Mapping) and "Key" in tag}
+
+
+def validate_tags(tags, existing=None) -> None:
+    """AWS's tag rules: no aws:/rds: prefix, keys 1-128 and values 0-256 characters, at most 50 per resource."""
+    new = tag_dict(tags)
+    for key, value in new.items():
+        lowered = key.lower()
+        for prefix in RESERVED_TAG_PREFIXES:
+            if lowered.startswith(prefix):
+                raise InvalidParameterValue(f'Tag keys cannot start with the reserved prefix "{prefix}".')
+        if not 1 <= len(key) <= 128:
+            raise InvalidParameterValue(f"Tag key {key[:40]!r} must be 1 to 128 characters long.")
+        if len(value or "") > 256:
+            raise InvalidParameterValue(f"Tag value of {key!r} must be at most 256 characters long.")
+    total = set(tag_dict(existing)) | set(new)
+    if len(total) > MAX_TAGS_PER_RESOURCE:
+        raise InvalidParameterValue(f"Cannot have more than {MAX_TAGS_PER_RESOURCE} tags on a resource; the request "
+                                    f"would make {len(total)}.")
+
+
+def validate_master_password(password) -> None:
+    if password is None:
+        return
+    low, high = PASSWORD_LENGTH
+    if len(password) < low:
+        raise InvalidParameterValue(f"The parameter MasterUserPassword is not a valid password because it is shorter "
+                                    f"than {low} characters.")
+    if len(password) > high:
+        raise InvalidParameterValue(f"The parameter MasterUserPassword is not a valid password because it is longer "
+                                    f"than {high} characters.")
+    if any(char in PASSWORD_FORBIDDEN or not 32 <= ord(char) < 127 for char in password):
+        raise InvalidParameterValue("The parameter MasterUserPassword is not a valid password. Only printable ASCII "
+                                    "characters besides '/', '@', '\"', \"'\", ' ' may be used.")
+
+
+def validate_serverless_scaling(scaling, engine_version: str) -> None:
+    if not scaling:
+        return
+    minimum, maximum = engines.serverless_range(engine_version)
+    try:
+        low, high = float(scaling.get("MinCapacity")), float(scaling.get("MaxCapacity"))
+    except (TypeError, ValueError):
+        raise InvalidParameterValue("Both MinCapacity and MaxCapacity must be specified when you initialize Serverless "
+                                    "v2 scaling configuration.") from None
+    for name, value in (("minimum", low), ("maximum", high)):
+        if value * 2 != int(value * 2):
+            raise InvalidParameterValue(f"Serverless v2 {name} capacity {value} isn't valid. Capacity must be a "
+                                        "multiple of 0.5 ACU.")
+    if high < 1.0:
+        raise InvalidParameterValue(f"Serverless v2 maximum capacity {high} isn't valid. The maximum capacity must be "
+                                    "at least 1.0.")
+    if low < minimum or high > maximum or low > high:
+        raise InvalidParameterValue(f"Serverless v2 capacity {low}-{high} isn't valid for aurora-postgresql "
+                                    f"{engine_version}: it supports {minimum} to {maximum} ACUs, minimum at most maximum.")
+
+
+def validate_engine_version(version: str) -> None:
+    if not engines.known(version):
+        raise InvalidParameterCombination(f"Cannot find version {version} for aurora-postgresql")
+
+
+def validate_storage_and_lifecycle(params) -> None:
+    if params.get("StorageType") and params["StorageType"] not in STORAGE_TYPES:
+        raise InvalidParameterValue(f"Invalid storage type for Aurora DB clusters: {params['StorageType']}. "
+                                    f"Valid values: {', '.join(STORAGE_TYPES)}.")
+    if params.get("EngineLifecycleSupport") and params["EngineLifecycleSupport"] not in LIFECYCLE_VALUES:
+        raise InvalidParameterValue(f"Invalid EngineLifecycleSupport {params['EngineLifecycleSupport']}. Valid values: "
+                                    f"{', '.join(LIFECYCLE_VALUES)}.")
 
 
 class RdsLayer:
@@ -81,9 +179,12 @@ class RdsLayer:
             if snapshot is None or (src_account != account and not self.shared_with(snapshot, account)):
                 # AWS does not reveal whether a snapshot you cannot see exists.
                 raise DBClusterSnapshotNotFoundError(identifier)
-            if src_account != account and src_region != region:
-                # A shared snapshot is visible in its own region only: across accounts *and* regions takes two
-                # steps (copy in-region in the target account, then copy cross-region).
+            if partition_of(src_region) != partition_of(region) or parts[1] != partition_of(src_region):
+                raise DBClusterSnapshotNotFoundError(identifier)  # another partition is another AWS
+            if src_account != account and src_region != region \
+                    and self.rt.settings["cross_account_region_copy"] == "two-step":
+                # The rule before October 2025: a shared snapshot is visible in its own region only, so across
+                # accounts *and* regions took two steps (copy in-region in the target account, then cross-region).
                 raise DBClusterSnapshotNotFoundError(identifier)
             return snapshot
         snapshot = self.backend(account, region).cluster_snapshots.get(identifier)
@@ -102,13 +203,13 @@ class RdsLayer:
 
     @staticmethod
     def default_key_arn(account: str, region: str) -> str:
-        return f"arn:aws:kms:{region}:{account}:alias/aws/rds"
+        return f"arn:{partition_of(region)}:kms:{region}:{account}:alias/aws/rds"
 
     def validate_kms_key(self, account: str, region: str, key_id: str) -> str:
         """A key that exists in *this* region (and account, unless named by ARN): AWS's KMSKeyNotAccessibleFault."""
         if key_id.endswith("alias/aws/rds"):
             return self.default_key_arn(account, region)
-        match = re.fullmatch(r"arn:aws:kms:([^:]+):(\d+):(.+)", key_id)
+        match = re.fullmatch(r"arn:aws[a-z-]*:kms:([^:]+):(\d+):(.+)", key_id)
         key_account, key_region, key = account, region, key_id
         if match:
             key_region, key_account, key = match.group(1), match.group(2), match.group(3)
@@ -201,10 +302,17 @@ class RdsLayer:
             self.rt.data.stop(server)
             cluster._lx_start = None
 
-    def prepare_cluster(self, account: str, region: str, cluster: DBCluster, step_name: str) -> None:
+    def prepare_cluster(self, account: str, region: str, cluster: DBCluster, step_name: str, params=None) -> None:
         """Common to create and restore: a port of its own, AWS-like defaults, `creating` → `available`."""
+        params = params or {}
         cluster.port = free_port()
         cluster._lx_pending_rename = None
+        # Defaults of the RDS API reference (CreateDBCluster / RestoreDBClusterFromSnapshot): StorageType "aurora",
+        # EngineLifecycleSupport "open-source-rds-extended-support", CopyTagsToSnapshot false.
+        cluster.storage_type = params.get("StorageType") or "aurora"
+        cluster.engine_lifecycle_support = params.get("EngineLifecycleSupport") or LIFECYCLE_VALUES[0]
+        cluster.copy_tags_to_snapshot = bool(params.get("CopyTagsToSnapshot"))
+        self.issue_certificate(cluster)
         ready = cluster._lx_ready  # its storage (data directory) exists
         self.rt.clock.schedule(cluster, Step("creating", self.dur(step_name), wait_for=ready.done,
                                              on_done=ready.result))
@@ -214,21 +322,34 @@ class RdsLayer:
         params, account, region = resp.params, resp.current_account, resp.region
         backend = self.backend(account, region)
         ident = params["DBClusterIdentifier"]
-        if ident in backend.clusters:
+        validate_identifier(ident, "DBClusterIdentifier")
+        validate_tags(params.get("Tags"))
+        validate_master_password(params.get("MasterUserPassword"))
+        validate_storage_and_lifecycle(params)
+        if ident.lower() in backend.clusters:
             raise _fault("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        if params.get("Engine", "aurora-postgresql") == engines.ENGINE:
+            params["EngineVersion"] = params.get("EngineVersion") or engines.DEFAULT_VERSION
+            validate_engine_version(params["EngineVersion"])
+            validate_serverless_scaling(params.get("ServerlessV2ScalingConfiguration"), params["EngineVersion"])
         self.validate_references(account, region, params)
         if params.get("StorageEncrypted") and not params.get("KmsKeyId"):
             params["KmsKeyId"] = self.default_key_arn(account, region)
+        aurora_storage = {"StorageType": params.pop("StorageType", None)}  # moto knows only gp2/io1 storage
         cluster = backend.create_db_cluster(params)
+        params.update(aurora_storage)
         self.attach_new_server(cluster)
-        self.prepare_cluster(account, region, cluster, "cluster_create")
+        self.prepare_cluster(account, region, cluster, "cluster_create", params)
         return ActionResult({"DBCluster": cluster})
 
     def restore_db_cluster_from_snapshot(self, resp: RDSResponse) -> ActionResult:
         params, account, region = resp.params, resp.current_account, resp.region
         backend = self.backend(account, region)
         ident = params["DBClusterIdentifier"]
-        if ident in backend.clusters:
+        validate_identifier(ident, "DBClusterIdentifier")
+        validate_tags(params.get("Tags"))
+        validate_storage_and_lifecycle(params)
+        if ident.lower() in backend.clusters:
             raise _fault("DBClusterAlreadyExistsFault", "DB Cluster already exists")
         snapshot = self.find_snapshot(account, region, params["SnapshotIdentifier"])
         if snapshot.status != "available":
@@ -240,6 +361,8 @@ class RdsLayer:
         if snapshot.region != region:
             # A snapshot is restorable only in its own region; cross-region needs a copy first.
             raise _fault("DBClusterSnapshotNotFoundFault", f"DBClusterSnapshot {params['SnapshotIdentifier']} not found.")
+        version = self.restore_engine_version(snapshot, params.get("EngineVersion"))
+        validate_serverless_scaling(params.get("ServerlessV2ScalingConfiguration"), version)
         props = copy.copy(snapshot.cluster.get_cfg())
         for stale in ("_status", "_lx_pg", "_lx_pending_rename", "url_identifier"):
             props.pop(stale, None)
@@ -256,6 +379,8 @@ class RdsLayer:
                 props[key] = value
         if params.get("KmsKeyId"):
             props["storage_encrypted"] = True
+        props["engine_version"] = version
+        props.pop("storage_type", None)  # moto knows only gp2/io1 storage; prepare_cluster sets Aurora's
         data, data_ready = self.snapshot_data(snapshot)
         if data is not None and data_ready.done():
             # The restored cluster answers with the password that was in the snapshot: the source's.
@@ -267,8 +392,27 @@ class RdsLayer:
         if data is not None:
             cluster._lx_pg, cluster._lx_ready = self.rt.data.cluster_from_snapshot(
                 data, cluster.master_username, props.get("master_user_password") or "", ready=data_ready)
-        self.prepare_cluster(account, region, cluster, "restore")
+        self.prepare_cluster(account, region, cluster, "restore", params)
         return ActionResult({"DBCluster": cluster})
+
+    @staticmethod
+    def restore_engine_version(snapshot: DBClusterSnapshot, requested: str | None) -> str:
+        """The version a restore gets: the requested one (the snapshot's, or one of its upgrade targets), else the
+        region's default ("If you don't specify an engine version, the default version for the database engine in
+        the Amazon Web Services Region is used"), never lower than the snapshot's."""
+        current = getattr(snapshot.cluster, "engine_version", None) or engines.DEFAULT_VERSION
+        if snapshot.cluster.engine != engines.ENGINE:
+            return requested or current
+        if requested:
+            validate_engine_version(requested)
+            if requested != current and requested not in engines.upgrade_targets(current):
+                raise InvalidParameterCombination(
+                    f"Cannot restore a DB cluster snapshot of aurora-postgresql {current} to version {requested}: "
+                    f"it is not a valid upgrade target of {current}.")
+            return requested
+        if engines.parse(engines.DEFAULT_VERSION) < engines.parse(current):
+            return current
+        return engines.DEFAULT_VERSION
 
     def create_db_instance(self, resp: RDSResponse) -> ActionResult:
         params, account, region = resp.params, resp.current_account, resp.region
@@ -278,11 +422,20 @@ class RdsLayer:
             database = backend.create_db_instance(params)
             self.rt.clock.schedule(database, Step("creating", self.dur("instance_create")))
             return ActionResult({"DBInstance": database})
+        validate_identifier(params.get("DBInstanceIdentifier"), "DBInstanceIdentifier")
+        validate_tags(params.get("Tags"))
         cluster = self.find_cluster(backend, cluster_id)
-        if cluster.status in ("deleting", "failed"):
+        if cluster.status in ("deleting", "failed", "stopped", "stopping", "starting"):
             raise _fault("InvalidDBClusterStateFault",
                          f"DbCluster {cluster.db_cluster_identifier} is in {cluster.status} state.")
         params.setdefault("Engine", cluster.engine)
+        instance_class = params.get("DBInstanceClass")
+        if cluster.engine == engines.ENGINE and not engines.orderable(instance_class, cluster.engine_version):
+            raise InvalidParameterCombination(
+                f"RDS does not support creating a DB instance with the following combination: DBInstanceClass="
+                f"{instance_class}, Engine={cluster.engine}, EngineVersion={cluster.engine_version}, "
+                "LicenseModel=postgresql-license. For supported combinations of instance class and database engine "
+                "version, see the documentation.")
         database = backend.create_db_instance(params)
         database.port = cluster.port
 
@@ -309,8 +462,11 @@ class RdsLayer:
                 "Cannot delete protected DB Instance, please disable deletion protection and try again.")
         if database.status == "deleting":
             raise _fault("InvalidDBInstanceState", f"Instance {ident} is already being deleted.")
-        self.rt.clock.forget(database)
         cluster = getattr(database, "cluster", None) if isinstance(database, DBInstanceClustered) else None
+        if cluster is not None and cluster.status in ("stopped", "stopping", "starting"):
+            raise _fault("InvalidDBClusterStateFault",
+                         f"Db cluster {cluster.db_cluster_identifier} is in {cluster.status} state.")
+        self.rt.clock.forget(database)
 
         def gone() -> None:
             backend.databases.pop(ident, None)
@@ -327,6 +483,8 @@ class RdsLayer:
         params, account, region = resp.params, resp.current_account, resp.region
         backend = self.backend(account, region)
         cluster = self.find_cluster(backend, params["DBClusterIdentifier"])
+        validate_identifier(params.get("DBClusterSnapshotIdentifier"), "DBClusterSnapshotIdentifier")
+        validate_tags(params.get("Tags"))
         self.require_cluster_status(cluster, "snapshotted")
         snapshot = backend.create_db_cluster_snapshot(
             cluster.db_cluster_identifier, params["DBClusterSnapshotIdentifier"], tags=params.get("Tags"))
@@ -339,6 +497,7 @@ class RdsLayer:
         if server is not None:
             snapshot._lx_data, snapshot._lx_ready = self.rt.data.snapshot(server, after=cluster._lx_ready)
         snapshot._lx_cross_region = False
+        snapshot.storage_type = getattr(cluster, "storage_type", "aurora")
         ready = snapshot._lx_ready
         self.rt.clock.schedule(snapshot, Step("creating", self.dur("snapshot_create"), progress=True,
                                               wait_for=ready.done, on_done=ready.result))
@@ -349,6 +508,8 @@ class RdsLayer:
         params, account, region = resp.params, resp.current_account, resp.region
         backend = self.backend(account, region)
         target = params["TargetDBClusterSnapshotIdentifier"]
+        validate_identifier(target, "TargetDBClusterSnapshotIdentifier")
+        target = target.lower()
         source = self.find_snapshot(account, region, params["SourceDBClusterSnapshotIdentifier"])
         if target in backend.cluster_snapshots:
             raise DBClusterSnapshotAlreadyExistsError(target)
@@ -357,7 +518,17 @@ class RdsLayer:
                          f"Source snapshot {source.db_cluster_snapshot_identifier} is not in available state.")
         cross_region = source.region != region
         cross_account = source.account_id != account
+        if cross_region and (source.region.startswith("cn-") or region.startswith("cn-")):
+            # "You can't copy a snapshot to or from the following AWS Regions: China (Beijing), China (Ningxia)".
+            raise InvalidParameterValue(f"Cross-Region snapshot copy is not supported from {source.region} to {region}.")
         kms_key_id = params.get("KmsKeyId")
+        if kms_key_id and not source.encrypted:
+            # "If you copy an unencrypted DB cluster snapshot and specify a value for the KmsKeyId parameter, an
+            # error is returned." (Aurora cannot encrypt a cluster snapshot while copying it.)
+            raise InvalidParameterCombination(
+                f"Cannot specify KmsKeyId when copying the unencrypted DB cluster snapshot "
+                f"{source.db_cluster_snapshot_identifier}: Aurora cannot encrypt an unencrypted snapshot while copying "
+                "it; restore it with a KmsKeyId instead.")
         if source.encrypted:
             if cross_account and self.is_default_key(source.kms_key_id):
                 raise _fault("KMSKeyNotAccessibleFault",
@@ -379,10 +550,12 @@ class RdsLayer:
                 raise _fault("SnapshotQuotaExceeded",
                              f"Cannot have more than {MAX_CROSS_REGION_COPIES_IN_FLIGHT} cross-region DB cluster "
                              f"snapshot copies in progress in {region}.")
-        tags = params.get("Tags")
-        if params.get("CopyTags") and not tags:
-            tags = source.tags or []
-        snapshot = DBClusterSnapshot(backend, source.cluster, target, tags=tags or [], kms_key_id=kms_key_id)
+        tags = list(source.tags or []) if params.get("CopyTags") else []
+        given = tag_dict(params.get("Tags"))
+        tags = [tag for tag in tags if tag.get("Key") not in given] + list(params.get("Tags") or [])
+        validate_tags(tags)
+        snapshot = DBClusterSnapshot(backend, source.cluster, target, tags=tags, kms_key_id=kms_key_id)
+        snapshot.storage_type = getattr(source, "storage_type", None) or "aurora"
         if not source.encrypted and not kms_key_id:
             snapshot.encrypted = snapshot.storage_encrypted = False
         backend.cluster_snapshots[target] = snapshot
@@ -416,10 +589,16 @@ class RdsLayer:
         backend = self.backend(account, region)
         ident = params.get("DBClusterSnapshotIdentifier")
         if ident and ident.startswith("arn:"):
-            return ActionResult({"DBClusterSnapshots": [self.find_snapshot(account, region, ident)]})
-        filters = {f["Name"]: f["Values"] for f in params.get("Filters", [])}
-        snapshots = backend.describe_db_cluster_snapshots(
-            params.get("DBClusterIdentifier"), ident, params.get("SnapshotType"), filters)
+            snapshots = [self.find_snapshot(account, region, ident)]
+        else:
+            filters = {f["Name"]: f["Values"] for f in params.get("Filters", [])}
+            snapshots = backend.describe_db_cluster_snapshots(
+                params.get("DBClusterIdentifier"), ident, params.get("SnapshotType"), filters)
+        if ident:
+            # "If this identifier is for an automated snapshot, the SnapshotType parameter must also be specified."
+            if any(item.snapshot_type == "automated" for item in snapshots) and params.get("SnapshotType") != "automated":
+                raise DBClusterSnapshotNotFoundError(ident)
+            return ActionResult({"DBClusterSnapshots": snapshots})
         if params.get("IncludeShared") and not params.get("SnapshotType"):
             snapshots = list(snapshots) + backend.get_shared_db_cluster_snapshots()
         return ActionResult({"DBClusterSnapshots": snapshots})
@@ -451,9 +630,8 @@ class RdsLayer:
         if self.instances_of(backend, cluster):
             raise _fault("InvalidDBClusterStateFault",
                          "Cluster cannot be deleted, it still contains DB instances in non-deleting state.")
-        if cluster.status not in ("available", "stopped", "failed", "inaccessible-encryption-credentials"):
-            raise _fault("InvalidDBClusterStateFault",
-                         f"Cluster {ident} is in {cluster.status} state and cannot be deleted.")
+        if cluster.status not in CLUSTER_DELETABLE:
+            raise _fault("InvalidDBClusterStateFault", f"Db cluster {ident} is in {cluster.status} state.")
         skip = bool(params.get("SkipFinalSnapshot"))
         final_name = params.get("FinalDBSnapshotIdentifier")
         if skip and final_name:
@@ -464,6 +642,8 @@ class RdsLayer:
             raise InvalidParameterCombination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is set.")
         final_ready = done_future()
         if final_name:
+            validate_identifier(final_name, "FinalDBSnapshotIdentifier")
+            final_name = final_name.lower()
             if final_name in backend.cluster_snapshots:
                 raise DBClusterSnapshotAlreadyExistsError(final_name)
             snapshot = backend.create_db_cluster_snapshot(ident, final_name)
@@ -492,6 +672,11 @@ class RdsLayer:
         self.require_cluster_status(cluster, "modified")
         new_id = params.pop("NewDBClusterIdentifier", None)
         new_password = params.pop("MasterUserPassword", None)
+        if new_id is not None:
+            validate_identifier(new_id, "NewDBClusterIdentifier")
+        validate_master_password(new_password)
+        if cluster.engine == engines.ENGINE:
+            validate_serverless_scaling(params.get("ServerlessV2ScalingConfiguration"), cluster.engine_version)
         apply_now = bool(params.get("ApplyImmediately"))
         if new_id and new_id.lower() != old_id:
             if new_id.lower() in backend.clusters:
@@ -533,14 +718,119 @@ class RdsLayer:
             cluster.status = "available"
         return ActionResult({"DBCluster": cluster})
 
+    def stop_db_cluster(self, resp: RDSResponse) -> ActionResult:
+        """`stopping` → `stopped` (instances too); the endpoint stops answering. Only from `available`."""
+        backend = self.backend(resp.current_account, resp.region)
+        cluster = self.find_cluster(backend, resp.params["DBClusterIdentifier"])
+        if cluster.status != "available":
+            raise _fault("InvalidDBClusterStateFault", f"DbCluster {cluster.db_cluster_identifier} is in "
+                                                       f"{cluster.status} state but expected it to be one of available.")
+        instances = self.instances_of(backend, cluster)
+        for db in instances:
+            db.status = "stopping"
+
+        def stopped() -> None:
+            server = getattr(cluster, "_lx_pg", None)
+            if server is not None:
+                self.rt.data.stop(server)
+                cluster._lx_start = None
+            for db in self.instances_of(backend, cluster):
+                db.status = "stopped"
+            # "If you don't manually start your DB cluster after seven days, your DB cluster is automatically started"
+            cluster.automatic_restart_time = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=7)
+
+        self.rt.clock.schedule(cluster, Step("stopping", self.dur("cluster_stop"), on_done=stopped,
+                                             final_status="stopped"))
+        return ActionResult({"DBCluster": cluster})
+
+    def start_db_cluster(self, resp: RDSResponse) -> ActionResult:
+        """`starting` → `available` once the server is up again; its certificate is issued anew (names follow)."""
+        backend = self.backend(resp.current_account, resp.region)
+        cluster = self.find_cluster(backend, resp.params["DBClusterIdentifier"])
+        if cluster.status != "stopped":
+            raise _fault("InvalidDBClusterStateFault",
+                         f"DbCluster {cluster.db_cluster_identifier} is in {cluster.status} state but expected it to "
+                         "be one of stopped,inaccessible-encryption-credentials-recoverable.")
+        for db in self.instances_of(backend, cluster):
+            db.status = "starting"
+
+        def started() -> None:
+            self.adopt_server_port(backend, cluster)
+            for db in self.instances_of(backend, cluster):
+                db.status = "available"
+            cluster.automatic_restart_time = None
+            self.issue_certificate(cluster)
+
+        self.rt.clock.schedule(cluster, Step("starting", self.dur("cluster_start"), on_done=started,
+                                             wait_for=lambda: self.server_started(cluster)))
+        return ActionResult({"DBCluster": cluster})
+
+    def reboot_db_instance(self, resp: RDSResponse) -> ActionResult:
+        backend = self.backend(resp.current_account, resp.region)
+        ident = resp.params["DBInstanceIdentifier"]
+        database = backend.databases.get(ident)
+        if database is None:
+            raise DBInstanceNotFoundError(ident)
+        if database.status != "available":
+            raise _fault("InvalidDBInstanceState", f"DB instance {ident} is not in available state.")
+        self.rt.clock.schedule(database, Step("rebooting", self.dur("instance_reboot")))
+        return ActionResult({"DBInstance": database})
+
+    def add_tags_to_resource(self, resp: RDSResponse) -> ActionResult:
+        backend = self.backend(resp.current_account, resp.region)
+        arn = resp.params.get("ResourceName") or ""
+        existing = []
+        try:
+            existing = backend.list_tags_for_resource(arn)
+        except RDSClientError:
+            existing = []
+        validate_tags(resp.params.get("Tags"), existing)
+        return self.original["add_tags_to_resource"](resp)
+
+    def describe_db_engine_versions(self, resp: RDSResponse) -> ActionResult:
+        params = resp.params
+        engine = params.get("Engine")
+        if engine not in (None, engines.ENGINE):
+            return ActionResult({"DBEngineVersions": []})
+        versions = [params["EngineVersion"]] if params.get("EngineVersion") else list(engines.VERSIONS)
+        if params.get("DefaultOnly"):
+            versions = [engines.DEFAULT_VERSION]
+        return ActionResult({"DBEngineVersions": [engines.engine_version_record(version) for version in versions
+                                                  if engines.known(version)]})
+
+    def describe_orderable_db_instance_options(self, resp: RDSResponse) -> ActionResult:
+        params, region = resp.params, resp.region
+        if params.get("Engine") != engines.ENGINE:
+            return ActionResult({"OrderableDBInstanceOptions": []})
+        versions = [params["EngineVersion"]] if params.get("EngineVersion") else list(engines.VERSIONS)
+        classes = [params["DBInstanceClass"]] if params.get("DBInstanceClass") else sorted(engines.CLASSES)
+        options = [engines.orderable_record(instance_class, version, region) for version in versions
+                   for instance_class in classes if engines.orderable(instance_class, version)]
+        return ActionResult({"OrderableDBInstanceOptions": options})
+
+    # --- TLS: the names a cluster's certificate covers ----------------------------------------------
+    def issue_certificate(self, cluster: DBCluster) -> None:
+        """A server certificate names the endpoints as they are when it is issued (create, restore, start). A rename
+        does not reissue it: "If you're using SSL endpoints and change the DB cluster identifier, stop and restart
+        the DB cluster to update the SSL endpoints" (Aurora User Guide, "Modifying an Amazon Aurora DB cluster")."""
+        cluster._lx_certificate_names = self.aws_endpoint_names(cluster)
+
+    def aws_endpoint_names(self, cluster: DBCluster) -> list[str]:
+        return [self.aws_cluster_endpoint(cluster), self.aws_reader_endpoint(cluster)]
+
+    def certificate_state(self, cluster: DBCluster) -> dict:
+        names = getattr(cluster, "_lx_certificate_names", [])
+        return {"certificate_names": names, "certificate_covers_endpoint": self.aws_cluster_endpoint(cluster) in names}
+
     # --- installation -------------------------------------------------------------------------------
     PATCHED = ("create_db_cluster", "restore_db_cluster_from_snapshot", "create_db_instance", "delete_db_instance",
                "create_db_cluster_snapshot", "copy_db_cluster_snapshot", "delete_db_cluster_snapshot",
                "describe_db_cluster_snapshots", "modify_db_cluster_snapshot_attribute", "delete_db_cluster",
-               "modify_db_cluster")
+               "modify_db_cluster", "stop_db_cluster", "start_db_cluster", "reboot_db_instance", "add_tags_to_resource",
+               "describe_db_engine_versions", "describe_orderable_db_instance_options")
 
     def install(self) -> None:
-        self.original = {name: getattr(RDSResponse, name) for name in self.PATCHED}
+        self.original = {name: getattr(RDSResponse, name, None) for name in self.PATCHED}
         layer = self
         for name in self.PATCHED:
             def handler(resp, _name=name):
@@ -577,6 +867,8 @@ def _patch_models(layer: RdsLayer) -> None:
     original_cluster_endpoint = DBCluster.endpoint.fget
     original_reader_endpoint = DBCluster.reader_endpoint.fget
     original_address = DBInstance.address.fget
+    layer.aws_cluster_endpoint = original_cluster_endpoint  # the names a certificate covers
+    layer.aws_reader_endpoint = original_reader_endpoint
 
     def cluster_endpoint(self):
         return layer.rt.endpoint_host or original_cluster_endpoint(self)

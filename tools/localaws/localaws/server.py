@@ -25,8 +25,10 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from .clock import Clock
-from .config import FaultConfig, durations_from_env, faults_from_env, validate_durations
+from .config import FaultConfig, durations_from_env, faults_from_env, settings_from_env, validate_durations, \
+    validate_settings
 from .dataplane import DataPlane
+from .iam import Authorizer, Denial, ensure_member_accounts
 
 log = logging.getLogger("localaws.server")
 
@@ -44,6 +46,8 @@ class Runtime:
         self.clock = Clock()
         self.data = DataPlane(self.state_dir)
         self.endpoint_host = self._endpoint_host_from_env()
+        self.iam = Authorizer()
+        self.rds_layer = None
         self.started = time.time()
         self.reset_knobs()
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -54,7 +58,12 @@ class Runtime:
         value = os.environ.get("LOCALAWS_ENDPOINT_HOST", "127.0.0.1")
         return None if value == "aws" else value
 
+    @property
+    def authorizer(self):
+        return self.iam if self.settings["iam"] == "enforce" else None
+
     def reset_knobs(self) -> None:
+        self.settings = settings_from_env()
         self.durations = durations_from_env(self.profile)
         self.faults = faults_from_env()
         self.rng = random.Random(self.faults.seed)
@@ -86,6 +95,7 @@ class Runtime:
             self.clock.clear()
             self.data.wipe()
             moto_api_backend.reset()
+            ensure_member_accounts()
             self.reset_knobs()
             self.counts.clear()
 
@@ -97,24 +107,25 @@ class Runtime:
             for region, backend in regions.items():
                 for cluster in backend.clusters.values():
                     server = getattr(cluster, "_lx_pg", None)
-                    clusters.append({"account": account, "region": region, "id": cluster.db_cluster_identifier,
-                                     "status": cluster.status, "port": cluster.port,
-                                     "postgres_pid": server.pid if server is not None and server.running else None})
+                    entry = {"account": account, "region": region, "id": cluster.db_cluster_identifier,
+                             "status": cluster.status, "port": cluster.port,
+                             "postgres_pid": server.pid if server is not None and server.running else None}
+                    if self.rds_layer is not None:
+                        entry.update(self.rds_layer.certificate_state(cluster))
+                    clusters.append(entry)
         return {"clusters": clusters, "postgres_pids": self.data.running_pids()}
 
 
 # --- request classification ----------------------------------------------------------------------------
 def classify(environ: dict, body: bytes) -> tuple[str, str, bool]:
-    """(service, action, is_json_protocol) from the SigV4 scope, X-Amz-Target or the form body."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    service = "unknown"
-    if "Credential=" in auth:
-        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-        if len(scope) >= 4:
-            service = scope[3]
+    """(service, action, is_json_protocol) from the SigV4 scope, X-Amz-Target, the RPCv2 path or the form body."""
+    service = credential_scope(environ)[2] or "unknown"
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return service, target.rsplit(".", 1)[-1], True
+    path = environ.get("PATH_INFO", "/")
+    if environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor" and "/operation/" in path:
+        return service, path.rsplit("/operation/", 1)[-1].strip("/"), True
     action = None
     if environ.get("REQUEST_METHOD") == "POST" and body:
         try:
@@ -124,12 +135,96 @@ def classify(environ: dict, body: bytes) -> tuple[str, str, bool]:
     if action is None:
         action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [None])[0]
     if action is None:  # REST protocols: method + first path segment is the best stable name
-        segment = environ.get("PATH_INFO", "/").strip("/").split("/", 1)[0]
+        segment = path.strip("/").split("/", 1)[0]
         action = f"{environ.get('REQUEST_METHOD', 'GET')} /{segment}"
     return service, action, False
 
 
-def fault_response(kind: str, json_protocol: bool, start_response, environ):
+def credential_scope(environ: dict) -> tuple[str, str, str]:
+    """(access key id, region, service) of the SigV4 Authorization header ("" when unsigned)."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" not in auth:
+        return "", "", ""
+    scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+    if len(scope) < 4:
+        return "", "", ""
+    return scope[0], scope[2], scope[3]
+
+
+def request_params(environ: dict, body: bytes) -> dict:
+    """The request's parameters: query/form fields (first values), or the JSON or CBOR body."""
+    if environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor":
+        if not body:
+            return {}
+        from botocore.parsers import RpcV2CBORParser
+
+        parser = RpcV2CBORParser()
+        try:
+            decoded = parser.parse_data_item(parser.get_peekable_stream_from_bytes(body))
+        except Exception:  # noqa: BLE001 - unreadable bodies are moto's to refuse
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        try:
+            decoded = json.loads(body or b"{}")
+        except ValueError:
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+    fields = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if body and environ.get("REQUEST_METHOD") == "POST":
+        try:
+            fields.update(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+        except ValueError:
+            pass
+    return {key: values[0] for key, values in fields.items()}
+
+
+def _cbor_text(text: str) -> bytes:
+    data = text.encode()
+    return _cbor_head(3, len(data)) + data
+
+
+def _cbor_head(major: int, length: int) -> bytes:
+    if length < 24:
+        return bytes([major << 5 | length])
+    if length < 256:
+        return bytes([major << 5 | 24, length])
+    return bytes([major << 5 | 25]) + length.to_bytes(2, "big")
+
+
+def error_response(start_response, service: str, protocol: str, status: str, code: str, message: str,
+                   sender: bool = True):
+    """An AWS error in the protocol the client speaks: query XML, EC2 XML, JSON or RPCv2 CBOR."""
+    if protocol == "cbor":
+        body = _cbor_head(5, 2) + _cbor_text("__type") + _cbor_text(code) + _cbor_text("message") + _cbor_text(message)
+        ctype, extra = "application/cbor", [("smithy-protocol", "rpc-v2-cbor")]
+    elif protocol == "json":
+        body = json.dumps({"__type": code, "message": message, "Message": message}).encode()
+        ctype, extra = "application/x-amz-json-1.1", []
+    elif service == "ec2":
+        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{_xml(message)}</Message></Error></Errors>"
+                f"<RequestID>localaws</RequestID></Response>").encode()
+        ctype, extra = "text/xml", []
+    else:
+        body = (f'<ErrorResponse><Error><Type>{"Sender" if sender else "Receiver"}</Type>'
+                f"<Code>{code}</Code><Message>{_xml(message)}</Message></Error>"
+                f"<RequestId>localaws</RequestId></ErrorResponse>").encode()
+        ctype, extra = "text/xml", []
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))), ("x-amzn-ErrorType", code)] + extra)
+    return [body]
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def protocol_of(environ: dict) -> str:
+    if environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor":
+        return "cbor"
+    return "json" if environ.get("HTTP_X_AMZ_TARGET") else "query"
+
+
+def fault_response(kind: str, environ, start_response, service: str):
     if kind == "drop":
         sock = environ.get("werkzeug.socket")
         if sock is not None:
@@ -142,23 +237,12 @@ def fault_response(kind: str, json_protocol: bool, start_response, environ):
                 pass
         start_response("500 Internal Server Error", [("Content-Length", "0")])
         return [b""]
+    protocol = protocol_of(environ)
     if kind == "throttle":
-        status, code, message = "400 Bad Request", "ThrottlingException" if json_protocol else "Throttling", \
-            "Rate exceeded"
-    else:
-        status, code, message = "500 Internal Server Error", "InternalFailure", \
-            "An internal error occurred (injected by localaws)."
-    if json_protocol:
-        body = json.dumps({"__type": code, "message": message}).encode()
-        ctype = "application/x-amz-json-1.1"
-    else:
-        body = (f'<ErrorResponse><Error><Type>{"Sender" if kind == "throttle" else "Receiver"}</Type>'
-                f"<Code>{code}</Code><Message>{message}</Message></Error>"
-                f"<RequestId>localaws-fault</RequestId></ErrorResponse>").encode()
-        ctype = "text/xml"
-    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))),
-                            ("x-amzn-ErrorType", code)])
-    return [body]
+        return error_response(start_response, service, protocol, "400 Bad Request",
+                              "Throttling" if protocol == "query" else "ThrottlingException", "Rate exceeded")
+    return error_response(start_response, service, protocol, "500 Internal Server Error", "InternalFailure",
+                          "An internal error occurred (injected by localaws).", sender=False)
 
 
 class LocalAwsApp:
@@ -179,9 +263,18 @@ class LocalAwsApp:
             self.rt.count(service, action)
             kind = self.rt.pick_fault(service, action)
         if kind is not None:
-            return fault_response(kind, json_protocol, start_response, environ)
+            return fault_response(kind, environ, start_response, service)
         with self.rt.lock:
             self.rt.clock.tick()
+            if self.rt.authorizer is not None:
+                access_key, region, _ = credential_scope(environ)
+                try:
+                    self.rt.authorizer.authorize(service, action, region or "us-east-1", access_key,
+                                                 request_params(environ, body))
+                except Denial as denial:
+                    status = {400: "400 Bad Request", 403: "403 Forbidden"}.get(denial.status, "400 Bad Request")
+                    return error_response(start_response, service, protocol_of(environ), status, denial.code,
+                                          denial.message)
             # moto renders the body inside the call; materialise it while we still hold the lock.
             return list(self.moto_app(environ, start_response))
 
@@ -242,10 +335,55 @@ class LocalAwsApp:
             with rt.lock:
                 rt.clock.tick()
                 return rt.state_summary()
+        if name == "settings" and method == "GET":
+            return dict(rt.settings)
+        if name == "settings" and method in ("POST", "PUT"):
+            values = validate_settings(payload)
+            with rt.lock:
+                rt.settings.update(values)
+            return dict(rt.settings)
+        if name == "status" and method == "POST":
+            return self._force_status(payload)
+        if name == "system-tags" and method == "POST":
+            return self._stamp_tags(payload)
         if name == "shutdown" and method == "POST":
             threading.Thread(target=self.on_shutdown, daemon=True).start()
             return {"ok": True}
         return None
+
+    def _force_status(self, payload: dict) -> dict:
+        """Put a cluster or instance into a status (insufficient-capacity, restore-error, ...): faults no request can
+        cause on the emulator, for tests of how callers react to them."""
+        from moto.rds.models import rds_backends
+
+        kind, ident, status = payload.get("resource"), payload.get("id"), payload.get("status")
+        if kind not in ("cluster", "instance") or not ident or not status:
+            raise ValueError("need resource (cluster|instance), id and status")
+        backend = rds_backends[payload.get("account", "123456789012")][payload.get("region", "us-east-1")]
+        with self.rt.lock:
+            self.rt.clock.tick()
+            model = (backend.clusters if kind == "cluster" else backend.databases).get(ident)
+            if model is None:
+                raise ValueError(f"no {kind} {ident}")
+            self.rt.clock.forget(model)
+            model.status = status
+        return {"ok": True, "resource": kind, "id": ident, "status": status}
+
+    def _stamp_tags(self, payload: dict) -> dict:
+        """Tags AWS services put on resources and the API refuses to set (aws:cloudformation:*, aws:backup:*)."""
+        from moto.rds.models import rds_backends
+
+        arn, tags = payload.get("arn") or "", payload.get("tags") or {}
+        parts = arn.split(":")
+        if len(parts) < 7 or parts[2] != "rds" or not isinstance(tags, dict):
+            raise ValueError("need an RDS resource arn and a tags mapping")
+        backend = rds_backends[parts[4]][parts[3]]
+        with self.rt.lock:
+            resource = backend._get_resource_for_tagging(arn)
+            if resource is None:
+                raise ValueError(f"no resource {arn}")
+            resource.add_tags([{"Key": key, "Value": str(value)} for key, value in tags.items()])
+        return {"ok": True, "arn": arn}
 
     @staticmethod
     def _json(start_response, data, status="200 OK"):
@@ -282,9 +420,11 @@ def serve(port: int, state_dir: Path, profile: str) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_data(state_dir)
     runtime = Runtime(state_dir, profile)
-    RdsLayer(runtime).install()
+    runtime.rds_layer = RdsLayer(runtime)
+    runtime.rds_layer.install()
     dynamodb.install()
     sns.install()
+    ensure_member_accounts()
     stop_event = threading.Event()
     holder = {}
 
