@@ -25,6 +25,7 @@ except ImportError:  # handled by AnsibleAWSModule
     BotoCoreError = ClientError = None
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import RETRY
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import error_code
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import OPERATION_ID_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import PROTECTED_KEY
@@ -46,7 +47,6 @@ RETIRED_FROM_KEY = "dbops:aurora_restore:retired-from"  # on a target renamed aw
 # Set once ModifyDBCluster accepted a reset from that secret version: a rerun waits for it instead of starting over.
 SECRET_APPLYING_KEY = "dbops:aurora_restore:master-secret-applying"
 
-IDENTIFIER_RE = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}(?<!-)$")
 CLUSTER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):cluster:(.+)$")
 SNAPSHOT_ARN_RE = re.compile(r"^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):cluster-snapshot:(.+)$")
 
@@ -71,10 +71,10 @@ class GuardRefused(RestoreError):
 
 # ------------------------------------------------------------------------------------------- inputs
 def validate_identifier(value, option):
-    """RDS identifier rules: 1-63 letters, digits, hyphens; starts with a letter; no trailing or double hyphen."""
-    if not IDENTIFIER_RE.match(value or ""):
-        raise RestoreError("%s %r is not a valid RDS identifier (1-63 letters, digits or hyphens, starting with a letter, "
-                           "no trailing hyphen and no two consecutive hyphens)" % (option, value))
+    """RDS identifier rules (naming.py); the identifier in lower case, as RDS stores it."""
+    problem = naming.identifier_problem(value, option)
+    if problem:
+        raise RestoreError(problem)
     return value.lower()
 
 
@@ -266,16 +266,14 @@ def instance_specs(instances, target):
 
 
 def free_instance_names(target, count, taken):
-    """`count` identifiers `<target>-<n>` not in `taken` (a set of lower-case identifiers)."""
+    """`count` identifiers `<target>-<n>` (naming.instance) not in `taken` (a set of lower-case identifiers)."""
     names = []
     number = 1
     while len(names) < count:
-        candidate = "%s-%d" % (target, number)
-        if candidate not in taken and len(candidate) <= 63:
+        candidate = naming.instance(target, number)
+        if candidate not in taken:
             names.append(candidate)
             taken.add(candidate)
-        elif len(candidate) > 63:
-            raise RestoreError("cluster_identifier %r is too long to name its instances (<identifier>-<n>, 63 characters at most)" % target)
         number += 1
     return names
 

@@ -11,7 +11,6 @@ client (see clients.py) and raise SnapshotError with a one-line message for anyt
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 
 try:
@@ -26,7 +25,6 @@ SNAPSHOT_TYPES = ("manual", "automated", "shared", "any")
 # Statuses a snapshot cannot leave towards `available`.
 FAILED_STATUSES = ("failed", "error", "incompatible-restore", "deleted")
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):cluster-snapshot:(?P<name>.+)$")
-_ID_MAX = 255
 
 
 class SnapshotError(Exception):
@@ -137,24 +135,6 @@ def choose_latest(snapshots, account_id, now, cluster=None, prefix=None, kind="a
         )
     why = "newest of %d available snapshot(s) matching %s" % (len(candidates), ", ".join(criteria))
     return chosen, why
-
-
-def _sanitize_identifier(text):
-    """Letters, digits and single hyphens, starting with a letter: what RDS accepts in an identifier."""
-    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-    cleaned = re.sub(r"-{2,}", "-", cleaned)
-    if not cleaned or not cleaned[0].isalpha():
-        cleaned = "s-" + cleaned
-    return cleaned
-
-
-def copy_identifier(source_arn, destination_region, kms_key_id, prefix="dbops"):
-    """A deterministic copy name: the same source, region and key always give the same identifier, so a
-    rerun, or another target needing the same snapshot in the same region, finds and reuses the copy."""
-    name = source_arn.split(":cluster-snapshot:")[-1]
-    digest = hashlib.sha256("|".join([source_arn, destination_region, kms_key_id or ""]).encode()).hexdigest()[:10]
-    base = _sanitize_identifier("%s-%s" % (prefix, name))[: _ID_MAX - len(digest) - 1].rstrip("-")
-    return "%s-%s" % (base, digest)
 
 
 def copy_is_ours_for(snapshot, source_arn):

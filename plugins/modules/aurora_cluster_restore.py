@@ -376,6 +376,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import client_factory
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import SNAPSHOT_ARN_RE
@@ -458,12 +459,17 @@ def validate_options(params, region):
             raise RestoreError("refusing to restore %r: the cluster ARN is in region %r, not the configured region %r"
                                % (params["cluster_identifier"], arn_region, region))
     target = validate_identifier(target, "cluster_identifier")
-    temp = validate_identifier(target + params["temporary_identifier_suffix"], "temporary identifier (cluster_identifier + temporary_identifier_suffix)")
-    retired = validate_identifier(target + params["retired_identifier_suffix"], "retired identifier (cluster_identifier + retired_identifier_suffix)")
-    if temp == retired:
-        raise RestoreError("temporary_identifier_suffix and retired_identifier_suffix must differ")
     if params["temporary_identifier_suffix"] == "" or params["retired_identifier_suffix"] == "":
         raise RestoreError("temporary_identifier_suffix and retired_identifier_suffix must not be empty")
+    try:
+        temp = validate_identifier(naming.temporary_cluster(target, params["temporary_identifier_suffix"]),
+                                   "temporary identifier (cluster_identifier + temporary_identifier_suffix)")
+        retired = validate_identifier(naming.retired_cluster(target, params["retired_identifier_suffix"]),
+                                      "retired identifier (cluster_identifier + retired_identifier_suffix)")
+    except naming.NamingError as error:
+        raise RestoreError("temporary_identifier_suffix / retired_identifier_suffix: %s" % error) from None
+    if temp == retired:
+        raise RestoreError("temporary_identifier_suffix and retired_identifier_suffix must differ")
     instances = params["instances"]
     if instances["count"] < 1 or instances["count"] > 16:
         raise RestoreError("instances.count must be between 1 (the writer) and 16, got %d" % instances["count"])
@@ -590,7 +596,7 @@ def run(module):
     final = None
     if params["final_snapshot"] or params["final_snapshot_identifier"]:
         final = (params["final_snapshot_identifier"]
-                 or "%s-final-%s" % (target, datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d%H%M%S"))).lower()
+                 or naming.final_snapshot(target, datetime.datetime.now(datetime.timezone.utc))).lower()
 
     ctx = {
         "target": target, "temp_id": temp, "retired_id": retired, "strategy": params["strategy"], "region": region,

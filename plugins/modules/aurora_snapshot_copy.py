@@ -300,6 +300,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import snapshots as snap
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import SnapshotError
@@ -562,14 +563,14 @@ class SnapshotCopier:
                     "set intermediate_kms_key_id to a KMS key of account %s in %s" % (source_arn, source_account, source_region, self.account_id, source_region)
                 )
             intermediate_arn = self.check_kms_key(intermediate_key, source_region, "intermediate_kms_key_id") if intermediate_key else None
-            identifier = snap.copy_identifier(source_arn, source_region, intermediate_arn)
+            identifier = naming.snapshot_copy(source_arn, source_region, intermediate_arn)
             intermediate, reused = self.copy(source, source_region, source_region, intermediate_arn, identifier, source, "in-region copy")
             self.result["intermediate_snapshot"] = self.snapshot_facts(intermediate, source_region, reused)
             if not self.module.check_mode and intermediate.get("Status") != "available":
                 self.result["snapshot"] = None
                 return  # wait=false: the cross-region copy starts on a later run, once this one is available
             copy_source, copy_source_region = intermediate, source_region
-        identifier = self.params["target_snapshot_identifier"] or snap.copy_identifier(source_arn, self.region, kms_arn)
+        identifier = self.params["target_snapshot_identifier"] or naming.snapshot_copy(source_arn, self.region, kms_arn)
         copied, reused = self.copy(copy_source, copy_source_region, self.region, kms_arn, identifier, source, "snapshot copy")
         self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
 
@@ -596,7 +597,7 @@ class SnapshotCopier:
                     % (source["DBClusterSnapshotIdentifier"], ", ".join(accounts))
                 )
             share_arn = self.check_kms_key(share_key, self.region, "share_kms_key_id") if share_key else None
-            identifier = snap.copy_identifier(source["DBClusterSnapshotArn"], self.region, share_arn or source.get("KmsKeyId"), prefix="dbops-share")
+            identifier = naming.snapshot_copy(source["DBClusterSnapshotArn"], self.region, share_arn or source.get("KmsKeyId"), prefix=naming.SHARE_PREFIX)
             why = "automated snapshots cannot be shared" if kind == "automated" else "default-key snapshots cannot be shared"
             self.plan.append("copy to a manual snapshot first (%s)" % why)
             to_share, reused = self.copy(source, self.region, self.region, share_arn, identifier, source, "manual copy")

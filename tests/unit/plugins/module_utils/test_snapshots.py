@@ -57,17 +57,6 @@ def test_stale_snapshot_is_refused():
         snap.choose_latest(SNAPSHOTS, ACCOUNT, NOW, prefix="nightly-", max_age_hours=24)
 
 
-def test_copy_identifier_is_deterministic_valid_and_distinct():
-    arn = SNAPSHOTS[3]["DBClusterSnapshotArn"]
-    first = snap.copy_identifier(arn, "us-west-2", "key-a")
-    assert first == snap.copy_identifier(arn, "us-west-2", "key-a")
-    assert first != snap.copy_identifier(arn, "eu-west-1", "key-a") != snap.copy_identifier(arn, "us-west-2", "key-b")
-    assert re.match(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", first) and len(first) <= 255
-    assert first.startswith("dbops-rds-production-2026-11-22-03-00-")
-    long_arn = "arn:aws:rds:us-east-1:%s:cluster-snapshot:%s" % (ACCOUNT, "x" * 300)
-    assert len(snap.copy_identifier(long_arn, "us-west-2", None)) <= 255
-
-
 def test_parse_snapshot_arn():
     assert snap.parse_snapshot_arn("plain-id") is None
     assert snap.parse_snapshot_arn(SNAPSHOTS[0]["DBClusterSnapshotArn"]) == ("us-east-1", ACCOUNT, "nightly-3")
