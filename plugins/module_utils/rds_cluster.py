@@ -25,7 +25,10 @@ except ImportError:  # handled by AnsibleAWSModule
     BotoCoreError = ClientError = None
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import RETRY
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import statuses
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import lookup_params as snapshot_lookup_params
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import error_code
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import OPERATION_ID_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import PROTECTED_KEY
@@ -46,19 +49,22 @@ SECRET_VERSION_KEY = "dbops:aurora_restore:master-secret-version"  # VersionId o
 RETIRED_FROM_KEY = "dbops:aurora_restore:retired-from"  # on a target renamed away by a swap: its old name
 # Set once ModifyDBCluster accepted a reset from that secret version: a rerun waits for it instead of starting over.
 SECRET_APPLYING_KEY = "dbops:aurora_restore:master-secret-applying"
+# The cluster name its TLS certificate was issued for: a renamed cluster serves the old name's certificate until it
+# is stopped and started ("Modifying an Amazon Aurora DB cluster": change the identifier, then stop and restart).
+CERTIFICATE_KEY = "dbops:aurora_restore:certificate-name"
+RENEWING_PREFIX = "renewing:"  # the certificate tag's value from the stop until the start that renews it
 
 CLUSTER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):cluster:(.+)$")
 SNAPSHOT_ARN_RE = re.compile(r"^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):cluster-snapshot:(.+)$")
 
-CLUSTER_FAILED = ("failed", "inaccessible-encryption-credentials", "incompatible-parameters", "incompatible-restore",
-                  "inaccessible-encryption-credentials-recoverable", "migration-failed")
-INSTANCE_FAILED = ("failed", "incompatible-parameters", "incompatible-restore", "incompatible-network",
-                   "incompatible-option-group", "inaccessible-encryption-credentials", "storage-full")
-INSTANCE_GONE = ("deleting",)
+INSTANCE_GONE = statuses.INSTANCE_GONE
 
 # Actions that change something (the others only wait).
 CHANGING = ("disable_deletion_protection", "delete_instances", "delete_cluster", "restore_cluster", "create_instances",
-            "reset_master_password", "mark_ready", "tag_retired", "rename")
+            "reset_master_password", "mark_ready", "tag_retired", "rename", "start_cluster", "refresh_certificate")
+# A stopped cluster refuses to be modified, renamed or deleted, and its instances to be added or removed
+# ("Stopping and starting an Amazon Aurora DB cluster"): it is started first.
+STOPPED = ("stopped", "stopping")
 
 
 class RestoreError(Exception):
@@ -154,7 +160,7 @@ def paginate(paginator, **kwargs):
 def describe_snapshot(client, identifier):
     """The cluster snapshot named by id or ARN; a RestoreError naming it when it is missing or not available."""
     try:
-        found = client.describe_db_cluster_snapshots(aws_retry=True, DBClusterSnapshotIdentifier=identifier)["DBClusterSnapshots"]
+        found = client.describe_db_cluster_snapshots(aws_retry=True, **snapshot_lookup_params(identifier))["DBClusterSnapshots"]
     except Exception as error:  # pylint: disable=broad-except
         if error_code(error) == "DBClusterSnapshotNotFoundFault":
             found = []
@@ -172,7 +178,7 @@ def describe_snapshot(client, identifier):
 
 def snapshot_exists(client, identifier):
     try:
-        return bool(client.describe_db_cluster_snapshots(aws_retry=True, DBClusterSnapshotIdentifier=identifier)["DBClusterSnapshots"])
+        return bool(client.describe_db_cluster_snapshots(aws_retry=True, **snapshot_lookup_params(identifier))["DBClusterSnapshots"])
     except Exception as error:  # pylint: disable=broad-except
         if error_code(error) == "DBClusterSnapshotNotFoundFault":
             return False
@@ -250,6 +256,19 @@ def guard(entry, ctx, verb):
 
 
 # ------------------------------------------------------------------------------------------- planning
+def performance_insights_request(options):
+    """CreateDBInstance's Performance Insights parameters (on Aurora, Performance Insights is set per instance)."""
+    if not options or options.get("enabled") is None:
+        return {}
+    request = {"EnablePerformanceInsights": bool(options["enabled"])}
+    if options["enabled"]:
+        if options.get("retention_days"):
+            request["PerformanceInsightsRetentionPeriod"] = int(options["retention_days"])
+        if options.get("kms_key_id"):
+            request["PerformanceInsightsKMSKeyId"] = options["kms_key_id"]
+    return request
+
+
 def instance_specs(instances, target):
     """[{class, tier, az, parameter_group}] writer first, from the `instances` option."""
     count = instances["count"]
@@ -293,6 +312,8 @@ def _delete_tree(entry, ctx, phase, final_snapshot, guarded=True, verb="delete")
     steps = []
     if cluster.get("Status") == "deleting":
         return [_step("wait_cluster_gone", phase, ident)]
+    if cluster.get("Status") in STOPPED:
+        steps.append(_step("start_cluster", phase, ident))
     if cluster.get("DeletionProtection"):
         steps.append(_step("disable_deletion_protection", phase, ident))
     alive = live_instances(entry)
@@ -317,8 +338,9 @@ def _bring_up(ident, entry, ctx, taken, phase_prefix=""):
         alive = []
     else:
         alive = live_instances(entry)
-        if cluster.get("Status") != "available":
+        if cluster.get("Status") not in ("available",) + STOPPED:
             steps.append(_step("wait_cluster_available", phase_prefix + "restore", ident))
+    stopped = cluster is not None and cluster.get("Status") in STOPPED
     missing = specs[len(alive):]
     if missing:
         names = free_instance_names(ctx["target"], len(missing), taken)
@@ -328,7 +350,8 @@ def _bring_up(ident, entry, ctx, taken, phase_prefix=""):
             item.update(spec)
             planned.append(item)
         steps.append(_step("create_instances", phase_prefix + "instances", ident, instances=planned))
-    if missing or any(db.get("DBInstanceStatus") != "available" for db in alive):
+    settled = ("available", "stopped") if stopped else ("available",)
+    if missing or any(db.get("DBInstanceStatus") not in settled for db in alive):
         steps.append(_step("wait_instances_available", phase_prefix + "instances", ident))
     tags = cluster_tags(cluster)
     secret_version = ctx.get("secret_version")
@@ -340,6 +363,9 @@ def _bring_up(ident, entry, ctx, taken, phase_prefix=""):
             steps.append(_step("reset_master_password", phase_prefix + "master_password", ident, secret_id=ctx["master_secret_id"]))
     if not ready or (ctx.get("master_secret_id") and tags.get(SECRET_VERSION_KEY) != secret_version):
         steps.append(_step("mark_ready", phase_prefix + "master_password", ident))
+    if stopped:
+        # Work on a stopped cluster starts it first; a ready cluster someone stopped has none, so it stays stopped.
+        return [_step("start_cluster", phase_prefix + "restore", ident)] + steps if steps else []
     return steps
 
 
@@ -381,6 +407,8 @@ def plan(ctx, state, taken_instance_ids):
         if r_entry:
             guard(r_entry, ctx, "delete")
         steps += _bring_up(target, t_entry, ctx, taken)
+        if ctx.get("refresh_certificate", True) and cluster_tags(t_entry["cluster"]).get(CERTIFICATE_KEY, target) != target:
+            steps.append(_step("refresh_certificate", "swap", target))  # a crash came between rename and restart
         if p_entry:
             steps += _delete_tree(p_entry, ctx, "cleanup", None, guarded=False)
         if r_entry:
@@ -400,18 +428,26 @@ def plan(ctx, state, taken_instance_ids):
         # Users, masking and smoke checks run on the temporary cluster first; a later call does the renames.
         # (Not when a crash left the target renamed away: it is down until the renames are finished.)
         return steps
+    refresh = ctx.get("refresh_certificate", True)
     if t_entry:
         if r_entry:
             steps += _delete_tree(r_entry, ctx, "swap", final)  # an older retired cluster holds the name
+        if t_entry["cluster"].get("Status") in STOPPED:
+            steps.append(_step("start_cluster", "swap", target))
         steps.append(_step("tag_retired", "swap", target))
         steps.append(_step("rename", "swap", target, new_identifier=retired, downtime="start"))
-        steps.append(_step("rename", "swap", temp, new_identifier=target, downtime="end"))
+        steps.append(_step("rename", "swap", temp, new_identifier=target, downtime=None if refresh else "end"))
+        if refresh:
+            steps.append(_step("refresh_certificate", "swap", target, downtime="end"))
         steps += [_step("disable_deletion_protection", "delete_retired", retired)] if t_entry["cluster"].get("DeletionProtection") else []
         steps.append(_step("delete_instances", "delete_retired", retired, instances=[db["DBInstanceIdentifier"] for db in reversed(live_instances(t_entry))]))
         steps.append(_step("delete_cluster", "delete_retired", retired, final_snapshot_identifier=final))
     else:
         # No target (first restore), or the crash came between the two renames.
-        steps.append(_step("rename", "swap", temp, new_identifier=target, downtime="end" if r_entry else None))
+        end = "end" if r_entry else None
+        steps.append(_step("rename", "swap", temp, new_identifier=target, downtime=None if refresh else end))
+        if refresh:
+            steps.append(_step("refresh_certificate", "swap", target, downtime=end))
         if r_entry:
             steps += _delete_tree(r_entry, ctx, "delete_retired", final)
     return steps
@@ -427,6 +463,21 @@ def public_plan(steps):
 
 
 # ------------------------------------------------------------------------------------------- restore request
+def restore_engine_version(params, snapshot):
+    """(version, where it came from). RestoreDBClusterFromSnapshot without EngineVersion takes "the default version
+    for the database engine in the Amazon Web Services Region" (RDS API reference), not the snapshot's: the
+    snapshot's is always sent unless engine_version asks for another."""
+    if params.get("engine_version"):
+        return params["engine_version"], "engine_version option"
+    return snapshot.get("EngineVersion"), "snapshot"
+
+
+def restore_storage_type(params, snapshot):
+    """The storage type sent: the option, else the snapshot's (the API's default is "aurora" whatever the source was,
+    so an I/O-Optimized source would silently change its billing)."""
+    return params.get("storage_type") or snapshot.get("StorageType") or "aurora"
+
+
 def restore_request(ctx, identifier):
     """RestoreDBClusterFromSnapshot parameters for `identifier`."""
     params = ctx["restore_options"]
@@ -437,13 +488,19 @@ def restore_request(ctx, identifier):
         "Engine": snapshot.get("Engine") or "aurora-postgresql",
         "Tags": with_markers(params.get("tags"), source_snapshot_arn=snapshot["DBClusterSnapshotArn"],
                              operation_id=ctx.get("operation_id"), target=ctx["target"]),
+        "StorageType": restore_storage_type(params, snapshot),
     }
+    version = restore_engine_version(params, snapshot)[0]
+    if version:
+        request["EngineVersion"] = version
     mapping = (
-        ("engine_version", "EngineVersion"), ("port", "Port"), ("db_subnet_group_name", "DBSubnetGroupName"),
+        ("port", "Port"), ("db_subnet_group_name", "DBSubnetGroupName"),
         ("vpc_security_group_ids", "VpcSecurityGroupIds"), ("kms_key_id", "KmsKeyId"),
         ("db_cluster_parameter_group_name", "DBClusterParameterGroupName"), ("deletion_protection", "DeletionProtection"),
         ("enable_iam_database_authentication", "EnableIAMDatabaseAuthentication"),
         ("enable_cloudwatch_logs_exports", "EnableCloudwatchLogsExports"),
+        ("engine_lifecycle_support", "EngineLifecycleSupport"), ("copy_tags_to_snapshot", "CopyTagsToSnapshot"),
+        ("backup_retention_period", "BackupRetentionPeriod"),
     )
     for option, key in mapping:
         if params.get(option) not in (None, [], ""):
@@ -461,8 +518,12 @@ def observe_cluster_available(client, identifier, need_writer=False):
         if cluster is None:
             return Observation("not-found")
         status = cluster.get("Status")
-        if status in CLUSTER_FAILED:
-            return Observation(status, failed=True, resource=cluster)
+        if status == "stopped":
+            return Observation(status, failed=True, resource=cluster,
+                               reason="cluster %r is stopped: nothing makes it available until it is started" % identifier)
+        problem = statuses.problem("cluster", identifier, status)
+        if problem:
+            return Observation(status, failed=True, resource=cluster, reason=problem)
         done = status == "available"
         if done and need_writer:
             writer = writer_of({"cluster": cluster})
@@ -473,12 +534,28 @@ def observe_cluster_available(client, identifier, need_writer=False):
     return observe
 
 
+def observe_cluster_stopped(client, identifier):
+    def observe():
+        cluster = describe_cluster(client, identifier)
+        if cluster is None:
+            return Observation("not-found", failed=True, reason="cluster %r disappeared" % identifier)
+        status = cluster.get("Status")
+        problem = statuses.problem("cluster", identifier, status)
+        if problem:
+            return Observation(status, failed=True, resource=cluster, reason=problem)
+        return Observation(status, done=status == "stopped", resource=cluster)
+    return observe
+
+
 def observe_cluster_gone(client, identifier):
     def observe():
         cluster = describe_cluster(client, identifier)
         if cluster is None:
             return Observation("deleted", done=True)
-        return Observation(cluster.get("Status"), resource=cluster)
+        status = cluster.get("Status")
+        if statuses.classify("cluster", status) == "unknown":
+            return Observation(status, failed=True, resource=cluster, reason=statuses.problem("cluster", identifier, status))
+        return Observation(status, resource=cluster)
     return observe
 
 
@@ -487,10 +564,12 @@ def observe_password_reset(client, identifier, started, saw_reset, clock=time.mo
     def observe():
         cluster = describe_cluster(client, identifier)
         if cluster is None:
-            return Observation("not-found", failed=True)
+            return Observation("not-found", failed=True, reason="cluster %r disappeared" % identifier)
         status = cluster.get("Status")
-        if status in CLUSTER_FAILED:
-            return Observation(status, failed=True)
+        problem = statuses.problem("cluster", identifier, status) if status != "stopped" else \
+            "cluster %r was stopped during its master password reset; start it and run again" % identifier
+        if problem:
+            return Observation(status, failed=True, reason=problem)
         if status != "available":
             saw_reset[0] = True
             return Observation(status)
@@ -505,16 +584,19 @@ def observe_instances(client, cluster_identifier, count):
     def observe():
         cluster = describe_cluster(client, cluster_identifier)
         if cluster is None:
-            return Observation("cluster not-found", failed=True)
+            return Observation("cluster not-found", failed=True, reason="cluster %r disappeared" % cluster_identifier)
         instances = [db for db in describe_cluster_instances(client, cluster_identifier) if db.get("DBInstanceStatus") not in INSTANCE_GONE]
-        failed = [db for db in instances if db.get("DBInstanceStatus") in INSTANCE_FAILED]
-        if failed:
-            return Observation("%s %s" % (failed[0]["DBInstanceIdentifier"], failed[0]["DBInstanceStatus"]), failed=True)
+        for db in instances:
+            status = db.get("DBInstanceStatus")
+            problem = statuses.problem("instance", db["DBInstanceIdentifier"], status) if status != "stopped" else \
+                "instance %r is stopped: start cluster %r" % (db["DBInstanceIdentifier"], cluster_identifier)
+            if problem:
+                return Observation("%s %s" % (db["DBInstanceIdentifier"], status), failed=True, reason=problem)
         available = [db for db in instances if db.get("DBInstanceStatus") == "available"]
         writer = writer_of({"cluster": cluster})
         done = len(available) >= count and writer in {db["DBInstanceIdentifier"] for db in available}
-        statuses = sorted(set(db.get("DBInstanceStatus") for db in instances)) or ["none"]
-        return Observation("%d/%d available (%s)" % (len(available), count, ",".join(statuses)), done=done)
+        statuses_seen = sorted(set(db.get("DBInstanceStatus") for db in instances)) or ["none"]
+        return Observation("%d/%d available (%s)" % (len(available), count, ",".join(statuses_seen)), done=done)
     return observe
 
 
@@ -589,12 +671,45 @@ class Runner:
     def do_wait_cluster_available(self, step):
         self.wait(observe_cluster_available(self.client, step["cluster"]), "cluster %r to become available" % step["cluster"])
 
-    def do_disable_deletion_protection(self, step):
+    def do_start_cluster(self, step):
+        """A stopped (or stopping) cluster is started and waited for: AWS refuses to change it while stopped."""
         ident = step["cluster"]
-        self.wait(observe_cluster_available(self.client, ident), "cluster %r to become available" % ident)
-        aws_call("turning off deletion protection of cluster %r" % ident, self.client.modify_db_cluster,
-                 DBClusterIdentifier=ident, DeletionProtection=False, ApplyImmediately=True)
-        self.wait(observe_cluster_available(self.client, ident), "cluster %r to become available" % ident)
+        cluster = describe_cluster(self.client, ident)
+        if cluster is not None and cluster.get("Status") == "stopping":
+            self.wait(observe_cluster_stopped(self.client, ident), "cluster %r to finish stopping" % ident)
+            cluster = describe_cluster(self.client, ident)
+        if cluster is not None and cluster.get("Status") == "stopped":
+            aws_call("starting cluster %r" % ident, self.client.start_db_cluster, DBClusterIdentifier=ident)
+            self.changed = True
+        self.wait(observe_cluster_available(self.client, ident, need_writer=bool(live_instances(
+            {"cluster": cluster or {}, "instances": describe_cluster_instances(self.client, ident)}))),
+            "cluster %r to start" % ident)
+
+    def do_refresh_certificate(self, step):
+        """Stop and start the renamed cluster so its TLS certificate names its new endpoints. Resumable: the
+        certificate tag says "renewing:<name>" from the stop on, so a rerun that finds the cluster stopping, stopped,
+        starting or available again goes on from there instead of stopping it once more."""
+        ident = step["cluster"]
+        cluster = describe_cluster(self.client, ident) or {}
+        status = cluster.get("Status")
+        renewing = cluster_tags(cluster).get(CERTIFICATE_KEY) == RENEWING_PREFIX + ident
+        if status not in ("stopping", "stopped", "starting") and not renewing:
+            self.wait(observe_cluster_available(self.client, ident, need_writer=True), "cluster %r to become available" % ident, fast=True)
+            aws_call("stopping cluster %r to renew its certificate" % ident, self.client.stop_db_cluster, DBClusterIdentifier=ident)
+            self.changed = True
+            self._tag(ident, {CERTIFICATE_KEY: RENEWING_PREFIX + ident}, "recording the certificate renewal")
+            status = "stopping"
+        if status == "stopping":
+            self.wait(observe_cluster_stopped(self.client, ident), "cluster %r to stop (certificate renewal)" % ident)
+            status = "stopped"
+        if status == "stopped":
+            aws_call("starting cluster %r" % ident, self.client.start_db_cluster, DBClusterIdentifier=ident)
+            self.changed = True
+        self.wait(observe_cluster_available(self.client, ident, need_writer=True),
+                  "cluster %r to start with a certificate for its new name" % ident)
+        self._tag(ident, {CERTIFICATE_KEY: ident}, "recording its certificate's name")
+        if step.get("downtime") == "end" and self.downtime_started is not None:
+            self.downtime_seconds = round(self.clock() - self.downtime_started, 2)
 
     def do_delete_instances(self, step):
         ident = step["cluster"]
@@ -652,6 +767,21 @@ class Runner:
                 self.final_snapshots.append(final)
             self.changed = True
         self.wait(observe_cluster_gone(self.client, ident), "cluster %r to be deleted" % ident)
+        if final and final in self.final_snapshots:
+            self._mark_final_snapshot(final)
+
+    def _mark_final_snapshot(self, name):
+        """The final snapshot carries the collection's markers, so retention finds it (DeleteDBCluster takes no tags)."""
+        try:
+            found = self.client.describe_db_cluster_snapshots(aws_retry=True, DBClusterSnapshotIdentifier=name)["DBClusterSnapshots"]
+        except Exception as error:  # pylint: disable=broad-except
+            if error_code(error) != "DBClusterSnapshotNotFoundFault":
+                raise RestoreError("describing final snapshot %r failed: %s" % (name, error_text(error))) from None
+            found = []
+        if not found:
+            raise RestoreError("final snapshot %r is missing after the delete of its cluster" % name)
+        aws_call("tagging final snapshot %r" % name, self.client.add_tags_to_resource, ResourceName=found[0]["DBClusterSnapshotArn"],
+                 Tags=markers.final_snapshot_markers(self.ctx["target"], self.ctx.get("operation_id")))
 
     def do_restore_cluster(self, step):
         ident = step["cluster"]
@@ -680,6 +810,7 @@ class Runner:
                 request["AvailabilityZone"] = spec["availability_zone"]
             if options.get("db_parameter_group_name"):
                 request["DBParameterGroupName"] = options["db_parameter_group_name"]
+            request.update(performance_insights_request(options["instances"].get("performance_insights")))
             try:
                 self.client.create_db_instance(aws_retry=True, **request)
             except Exception as error:  # pylint: disable=broad-except
@@ -721,7 +852,7 @@ class Runner:
                  Tags=[{"Key": key, "Value": value} for key, value in tags.items()])
 
     def do_mark_ready(self, step):
-        tags = {READY_KEY: "true"}
+        tags = {READY_KEY: "true", CERTIFICATE_KEY: step["cluster"]}
         if self.ctx.get("master_secret_id"):
             tags[SECRET_VERSION_KEY] = self.ctx.get("secret_version") or "unknown"
         if self.ctx.get("operation_id"):

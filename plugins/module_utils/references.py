@@ -32,6 +32,10 @@ PARAMETER_GROUP_MISSING = ("DBParameterGroupNotFound", "DBClusterParameterGroupN
 SECURITY_GROUP_MISSING = ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "InvalidGroupId.NotFound")
 KMS_KEY_MISSING = ("NotFoundException", "NotFound", "InvalidArnException", "ValidationException")
 SECRET_MISSING = ("ResourceNotFoundException",)
+TOPIC_MISSING = ("NotFound", "NotFoundException", "InvalidParameter")
+# What each service answers when the credentials may not make the call.
+DENIED = ("AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation")
+ENGINE = "aurora-postgresql"
 
 
 def aurora_postgresql_family(engine_version):
@@ -45,6 +49,15 @@ def aurora_postgresql_family(engine_version):
     return "aurora-postgresql%d" % major
 
 
+class Denied(Exception):
+    """The credentials may not make a describe call: a problem of its own, not "missing"."""
+
+
+def _first_line(error):
+    message = (error.response.get("Error", {}).get("Message") or "").strip().splitlines()
+    return message[0] if message else ""
+
+
 class ReferenceCheck:
     """Describes each named resource once; `facts` holds what was found, `problems` what is wrong."""
 
@@ -54,18 +67,30 @@ class ReferenceCheck:
         self.facts = {}
         self.problems = []
 
-    def _describe(self, service, method, missing_codes, **kwargs):
+    def _describe(self, service, method, missing_codes, what=None, **kwargs):
         try:
             return getattr(self.client_for(service), method)(aws_retry=True, **kwargs)
         except botocore.exceptions.ClientError as error:
             if error_code(error) in missing_codes:
                 return None
+            if error_code(error) in DENIED:
+                # AWS does not say whether a resource the caller may not describe exists: both are possible.
+                raise Denied("%s: the credentials may not read it, or it does not exist (%s: %s)"
+                             % (what or method, error_code(error), _first_line(error))) from None
             raise
+
+    def run(self, check, *args, **kwargs):
+        """Call one check; a denied describe becomes its problem and the others go on."""
+        try:
+            check(*args, **kwargs)
+        except Denied as denied:
+            self.problems.append(str(denied))
 
     def subnet_group(self, name):
         if not name or name.lower() == "default":  # the default VPC's group: AWS resolves it at restore time
             return
-        found = self._describe("rds", "describe_db_subnet_groups", SUBNET_GROUP_MISSING, DBSubnetGroupName=name)
+        found = self._describe("rds", "describe_db_subnet_groups", SUBNET_GROUP_MISSING,
+                               "db_subnet_group_name %r in region %s" % (name, self.region), DBSubnetGroupName=name)
         groups = (found or {}).get("DBSubnetGroups", [])
         if not groups:
             self.problems.append("db_subnet_group_name %r does not exist in region %s" % (name, self.region))
@@ -81,7 +106,8 @@ class ReferenceCheck:
     def security_groups(self, group_ids):
         found = []
         for group_id in group_ids or []:
-            described = self._describe("ec2", "describe_security_groups", SECURITY_GROUP_MISSING, GroupIds=[group_id])
+            described = self._describe("ec2", "describe_security_groups", SECURITY_GROUP_MISSING,
+                                       "vpc_security_group_ids: security group %r" % group_id, GroupIds=[group_id])
             groups = (described or {}).get("SecurityGroups", [])
             if not groups:
                 self.problems.append("vpc_security_group_ids: security group %r does not exist in region %s" % (group_id, self.region))
@@ -102,10 +128,12 @@ class ReferenceCheck:
             family = name[len("default."):]
         else:
             if cluster_level:
-                found = self._describe("rds", "describe_db_cluster_parameter_groups", PARAMETER_GROUP_MISSING, DBClusterParameterGroupName=name)
+                found = self._describe("rds", "describe_db_cluster_parameter_groups", PARAMETER_GROUP_MISSING,
+                                       "%s %r" % (option, name), DBClusterParameterGroupName=name)
                 groups = (found or {}).get("DBClusterParameterGroups", [])
             else:
-                found = self._describe("rds", "describe_db_parameter_groups", PARAMETER_GROUP_MISSING, DBParameterGroupName=name)
+                found = self._describe("rds", "describe_db_parameter_groups", PARAMETER_GROUP_MISSING, "%s %r" % (option, name),
+                                       DBParameterGroupName=name)
                 groups = (found or {}).get("DBParameterGroups", [])
             if not groups:
                 self.problems.append("%s %r does not exist in region %s" % (option, name, self.region))
@@ -124,7 +152,7 @@ class ReferenceCheck:
         if key_region != self.region:
             self.problems.append("kms_key_id %r is in region %r; the restored cluster needs a key in %r" % (key, key_region, self.region))
             return
-        described = self._describe("kms", "describe_key", KMS_KEY_MISSING, KeyId=key)
+        described = self._describe("kms", "describe_key", KMS_KEY_MISSING, "kms_key_id %r in region %s" % (key, self.region), KeyId=key)
         if described is None:
             self.problems.append("kms_key_id %r does not exist in region %s" % (key, self.region))
             return
@@ -138,7 +166,12 @@ class ReferenceCheck:
         found = []
         for secret_id in secret_ids or []:
             # DescribeSecret: the metadata only, never the value.
-            described = self._describe("secretsmanager", "describe_secret", SECRET_MISSING, SecretId=secret_id)
+            try:
+                described = self._describe("secretsmanager", "describe_secret", SECRET_MISSING,
+                                           "secret %r in region %s" % (secret_id, self.region), SecretId=secret_id)
+            except Denied as denied:
+                self.problems.append(str(denied))
+                continue
             if described is None:
                 self.problems.append("secret %r does not exist in region %s" % (secret_id, self.region))
                 continue
@@ -150,16 +183,94 @@ class ReferenceCheck:
             self.facts["secrets"] = found
 
 
+    def topic(self, arn):
+        """The notification topic must exist and be readable (sns:GetTopicAttributes, which the operator policy grants)."""
+        if not arn:
+            return
+        found = self._describe("sns", "get_topic_attributes", TOPIC_MISSING, "sns_topic_arn %r" % arn, TopicArn=arn)
+        if found is None:
+            self.problems.append("sns_topic_arn %r does not exist" % arn)
+            return
+        self.facts["sns_topic"] = {"arn": arn, "kms_master_key_id": found.get("Attributes", {}).get("KmsMasterKeyId")}
+
+    def engine(self, snapshot_version, requested_version=None):
+        """The version a restore will run: the snapshot's, or one of its upgrade targets (DescribeDBEngineVersions)."""
+        if not snapshot_version:
+            return None
+        found = self._describe("rds", "describe_db_engine_versions", (), "engine version %s" % snapshot_version,
+                               Engine=ENGINE, EngineVersion=snapshot_version)
+        records = (found or {}).get("DBEngineVersions", [])
+        if not records:
+            self.problems.append("engine version %s (the snapshot's) is not offered for %s in region %s; set engine_version "
+                                 "to one that is" % (snapshot_version, ENGINE, self.region))
+            return None
+        record = records[0]
+        targets = [target["EngineVersion"] for target in record.get("ValidUpgradeTarget", [])]
+        version = requested_version or snapshot_version
+        if requested_version and requested_version != snapshot_version and requested_version not in targets:
+            self.problems.append("engine_version %s: a snapshot of %s restores to %s or one of its upgrade targets (%s)"
+                                 % (requested_version, snapshot_version, snapshot_version, ", ".join(targets) or "none"))
+            return None
+        if version != snapshot_version:
+            found = self._describe("rds", "describe_db_engine_versions", (), "engine version %s" % version,
+                                   Engine=ENGINE, EngineVersion=version)
+            records = (found or {}).get("DBEngineVersions", []) or [record]
+            record = records[0]
+        support = record.get("ServerlessV2FeaturesSupport") or {}
+        self.facts["engine"] = {"version": version, "snapshot_version": snapshot_version, "upgrade_targets": targets,
+                                "family": record.get("DBParameterGroupFamily"),
+                                "serverless_v2_capacity": [support.get("MinCapacity"), support.get("MaxCapacity")] if support else None}
+        return self.facts["engine"]
+
+    def instance_class(self, instance_class, version):
+        """The class must be orderable for the engine version in the region (DescribeOrderableDBInstanceOptions)."""
+        if not instance_class or not version:
+            return
+        found = self._describe("rds", "describe_orderable_db_instance_options", (), "instance class %s" % instance_class,
+                               Engine=ENGINE, EngineVersion=version, DBInstanceClass=instance_class)
+        if not (found or {}).get("OrderableDBInstanceOptions"):
+            self.problems.append("instances.instance_class %s is not offered for %s %s in region %s"
+                                 % (instance_class, ENGINE, version, self.region))
+
+    def serverless(self, scaling, instance_class):
+        """Serverless v2 capacity: 0.5 ACU steps, a maximum of at least 1, within the engine version's range."""
+        if not scaling:
+            if instance_class == "db.serverless":
+                self.problems.append("serverless_v2_scaling (min_capacity, max_capacity) is required with instance class db.serverless")
+            return
+        low, high = float(scaling.get("min_capacity")), float(scaling.get("max_capacity"))
+        bounds = (self.facts.get("engine") or {}).get("serverless_v2_capacity") or [None, None]
+        minimum = 0.0 if bounds[0] is None else float(bounds[0])
+        maximum = 256.0 if bounds[1] is None else float(bounds[1])
+        version = (self.facts.get("engine") or {}).get("version", "?")
+        if any(value * 2 != int(value * 2) for value in (low, high)) or high < 1 or low > high \
+                or low < minimum or high > maximum:
+            self.problems.append("serverless_v2_scaling %s-%s ACU: %s %s allows %s-%s in steps of 0.5, a maximum of at least 1 "
+                                 "and min_capacity <= max_capacity" % (low, high, ENGINE, version, minimum, maximum))
+
+
 def check_references(client_for, region, db_subnet_group_name=None, vpc_security_group_ids=None, db_cluster_parameter_group_name=None,
-                     db_parameter_group_name=None, kms_key_id=None, engine_version=None, secret_ids=None):
-    """(facts, problems) for the references a restore will use in `region`."""
+                     db_parameter_group_name=None, kms_key_id=None, engine_version=None, secret_ids=None, snapshot_engine_version=None,
+                     instance_class=None, serverless_v2_scaling=None, sns_topic_arn=None):
+    """(facts, problems) for the references a restore will use in `region`.
+
+    With `snapshot_engine_version`, the version the restore will run (`engine_version`, else the snapshot's) must be
+    restorable from it, the instance class orderable for it and the Serverless v2 range within its bounds.
+    """
     check = ReferenceCheck(client_for, region)
-    check.subnet_group(db_subnet_group_name)
-    check.security_groups(vpc_security_group_ids)
-    check.parameter_group("db_cluster_parameter_group_name", db_cluster_parameter_group_name, engine_version, cluster_level=True)
-    check.parameter_group("db_parameter_group_name", db_parameter_group_name, engine_version, cluster_level=False)
-    check.kms_key(kms_key_id)
+    check.run(check.subnet_group, db_subnet_group_name)
+    check.run(check.security_groups, vpc_security_group_ids)
+    version = engine_version or snapshot_engine_version
+    if snapshot_engine_version:
+        check.run(check.engine, snapshot_engine_version, engine_version)
+        version = (check.facts.get("engine") or {}).get("version")
+        check.run(check.instance_class, instance_class, version)
+        check.serverless(serverless_v2_scaling, instance_class)
+    check.run(check.parameter_group, "db_cluster_parameter_group_name", db_cluster_parameter_group_name, version, cluster_level=True)
+    check.run(check.parameter_group, "db_parameter_group_name", db_parameter_group_name, version, cluster_level=False)
+    check.run(check.kms_key, kms_key_id)
     check.secrets(secret_ids)
+    check.run(check.topic, sns_topic_arn)
     return check.facts, check.problems
 
 

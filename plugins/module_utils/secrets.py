@@ -142,9 +142,16 @@ def master_password_of(value, secret_id):
     return password
 
 
+# ModifyDBCluster MasterUserPassword: "Must contain from 8 to 41 characters. Can contain any printable ASCII character
+# except "/", """, or "@"" (RDS API reference); the Aurora User Guide also excludes ' and space (the stricter reading).
+MASTER_PASSWORD_LENGTH = (8, 41)
+MASTER_PASSWORD_FORBIDDEN = "/\"@' "
+
+
 def master_password_problem(password, secret_id):
     """None for a valid Aurora master password, else a one-line reason that never shows the value."""
-    if not 8 <= len(password) <= 128 or any(ch in password for ch in "/\"@ "):
-        return ("master secret %r: its password is not a valid Aurora master password "
-                "(8-128 printable characters, no '/', '\"', '@' or space)" % secret_id)
+    low, high = MASTER_PASSWORD_LENGTH
+    if not low <= len(password) <= high or any(ch in MASTER_PASSWORD_FORBIDDEN or not 32 < ord(ch) < 127 for ch in password):
+        return ("master secret %r: its password is not a valid Aurora master password (%d-%d printable ASCII characters, "
+                "no '/', '\"', '@', \"'\" or space)" % (secret_id, low, high))
     return None

@@ -27,6 +27,35 @@ FAILED_STATUSES = ("failed", "error", "incompatible-restore", "deleted")
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):cluster-snapshot:(?P<name>.+)$")
 
 
+# What AWS answered, under the rule before October 2025, to a copy of another account's snapshot from another region
+# (the shared snapshot is not visible outside its region): the copy falls back to two steps.
+SINGLE_STEP_REFUSALS = ("DBClusterSnapshotNotFoundFault", "InvalidParameterValue", "InvalidParameterCombination")
+_PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-isof-", "aws-iso-f"),
+                       ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"), ("eusc-", "aws-eusc"))
+
+
+def partition_of(region):
+    """The AWS partition of a region (botocore's partitions: aws, aws-cn, aws-us-gov, the isolated ones)."""
+    for prefix, partition in _PARTITION_PREFIXES:
+        if (region or "").startswith(prefix):
+            return partition
+    return "aws"
+
+
+def copy_refusal(source_region, target_region):
+    """None, or why AWS cannot copy a snapshot from one region to the other: partitions share nothing, and "You can't
+    copy a snapshot to or from the following AWS Regions: China (Beijing), China (Ningxia)" (Aurora User Guide)."""
+    if source_region == target_region:
+        return None
+    source, target = partition_of(source_region), partition_of(target_region)
+    if source != target:
+        return ("a snapshot in %s (partition %s) cannot be copied to %s (partition %s): AWS partitions share no resources"
+                % (source_region, source, target_region, target))
+    if source == "aws-cn":
+        return "AWS does not copy snapshots to or from the China regions (%s to %s)" % (source_region, target_region)
+    return None
+
+
 class SnapshotError(Exception):
     """A failure a user can fix; the message is one line and names the input."""
 
@@ -143,12 +172,20 @@ def copy_is_ours_for(snapshot, source_arn):
     return markers.is_ours(snapshot.get("TagList")) and tags.get(markers.SOURCE_SNAPSHOT_KEY) == source_arn
 
 
-def retention_plan(snapshots, now, keep_newest=None, max_age_days=None, exclude=()):
+def retention_plan(snapshots, now, keep_newest=None, max_age_days=None, exclude=(), final_snapshots_of=None):
     """Which of the collection's own copies to delete: beyond the newest `keep_newest` per source cluster,
     or older than `max_age_days`. Never a snapshot without the marker, never one still being made, never
-    an excluded one. Returns (to_delete, kept), each a list of snapshot dicts."""
-    ours = [snapshot for snapshot in snapshots
-            if markers.is_ours(snapshot.get("TagList")) and snapshot.get("SnapshotType", "manual") == "manual"]
+    an excluded one. Final snapshots are a kind of their own: only with `final_snapshots_of` (a target), and then
+    only that target's. Returns (to_delete, kept), each a list of snapshot dicts."""
+    def wanted(snapshot):
+        tags = markers.tags_dict(snapshot.get("TagList"))
+        if not markers.is_ours(snapshot.get("TagList")) or snapshot.get("SnapshotType", "manual") != "manual":
+            return False
+        if final_snapshots_of:
+            return tags.get(markers.FINAL_SNAPSHOT_OF_KEY) == final_snapshots_of
+        return markers.FINAL_SNAPSHOT_OF_KEY not in tags
+
+    ours = [snapshot for snapshot in snapshots if wanted(snapshot)]
     groups = {}
     for snapshot in ours:
         tags = markers.tags_dict(snapshot.get("TagList"))
@@ -167,11 +204,25 @@ def retention_plan(snapshots, now, keep_newest=None, max_age_days=None, exclude=
     return to_delete, kept
 
 
+def is_automated_identifier(identifier):
+    """Automated snapshots are named rds:<cluster>-<time> (their ARN ends in cluster-snapshot:rds:...)."""
+    return (identifier or "").split(":cluster-snapshot:")[-1].startswith("rds:")
+
+
+def lookup_params(identifier):
+    """DescribeDBClusterSnapshots parameters for one snapshot: "If this identifier is for an automated snapshot, the
+    SnapshotType parameter must also be specified" (RDS API reference)."""
+    params = {"DBClusterSnapshotIdentifier": identifier}
+    if is_automated_identifier(identifier):
+        params["SnapshotType"] = "automated"
+    return params
+
+
 def list_snapshots(client, kind="any", cluster=None, identifier=None):
     """Every cluster snapshot of a kind (paginated); `shared` ones are those other accounts shared with us."""
     params = {}
     if identifier:
-        params["DBClusterSnapshotIdentifier"] = identifier
+        params.update(lookup_params(identifier))
     elif kind in ("manual", "automated", "shared"):
         params["SnapshotType"] = kind
         if kind == "shared":

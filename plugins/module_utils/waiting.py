@@ -49,12 +49,13 @@ class WaitFailed(Exception):
 class Observation:
     """What one describe call saw: a status, an optional percent, and whether the wait is over."""
 
-    def __init__(self, status, done=False, failed=False, percent=None, resource=None):
+    def __init__(self, status, done=False, failed=False, percent=None, resource=None, reason=None):
         self.status = status
         self.done = done
         self.failed = failed
         self.percent = percent
         self.resource = resource
+        self.reason = reason  # why a failed wait cannot go on, one line (statuses.problem)
 
 
 def next_interval(elapsed, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
@@ -128,6 +129,8 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
                 on_progress(_report(elapsed, polls, observation, trail))
         last = observation
         if observation.failed:
+            if observation.reason:
+                raise WaitFailed("waiting for %s: %s" % (what, observation.reason), observation.status)
             raise WaitFailed("%s reached status %r, which cannot become the one waited for" % (what, observation.status), observation.status)
         if observation.done:
             return _report(elapsed, polls, observation, trail)

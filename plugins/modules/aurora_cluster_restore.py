@@ -28,8 +28,22 @@ description:
     from, and the version of the master secret last applied (a new secret version resets the password again).
   - A restored cluster keeps the source's master password until it is reset. The module reads the password from
     I(master_secret_id) itself; it never appears in Ansible variables, results or logs.
+  - A target (or a retired or temporary cluster) that is C(stopped) is started first, and one that is C(stopping) is
+    waited for and started, since AWS refuses to delete, rename or modify a stopped cluster.
+  - Before anything is deleted, what AWS would check only at restore time is checked, namely the references (subnet group,
+    security groups, parameter groups, KMS key), the engine version (the snapshot's, or one of its upgrade targets),
+    the instance class (offered for that version in the region) and the Serverless v2 range.
+  - The restore sends the snapshot's engine version and storage type unless told otherwise; without them AWS would use
+    the region's default engine version and standard C(aurora) storage (RV(engine_version_source) says which).
+  - A swap renames the restored cluster to the target's name; Aurora keeps serving the old name's TLS certificate
+    until the cluster is stopped and started, so the cutover does that (I(refresh_certificate_after_rename)) and the
+    downtime includes it.
+  - A final snapshot carries the collection's markers (C(dbops:aurora_restore:final-snapshot-of)), so
+    M(dbops.aurora_restore.aurora_snapshot_copy) can keep the newest of them and delete the others.
   - All waits are polls with jittered backoff under one deadline, I(wait_timeout), which may be hours; RDS calls are
-    retried on throttling. The amazon.aws RDS waiters are not used.
+    retried on throttling. The amazon.aws RDS waiters are not used. A wait on a failure status
+    (C(insufficient-capacity), C(restore-error), C(inaccessible-encryption-credentials-recoverable), ...) or on a
+    status the module does not know stops at once, naming it.
   - In check mode the module returns the plan (what would be deleted, created, renamed) and changes nothing.
 author:
   - dbops platform team (@dbops)
@@ -83,8 +97,38 @@ options:
     description: Port of the restored cluster; default the snapshot's.
     type: int
   engine_version:
-    description: Engine version of the restored cluster; default the snapshot's.
+    description:
+      - Engine version of the restored cluster; default the snapshot's (sent explicitly, since AWS would otherwise use the
+        region's default version). It must be the snapshot's version or one of its upgrade targets.
     type: str
+  storage_type:
+    description:
+      - Storage of the restored cluster, C(aurora) (standard) or C(aurora-iopt1) (I/O-Optimized); default the
+        snapshot's (AWS's own default is C(aurora), whatever the source used).
+    type: str
+    choices: [aurora, aurora-iopt1]
+  engine_lifecycle_support:
+    description:
+      - C(open-source-rds-extended-support-disabled) (the default here, for refreshed non-production clusters) lets
+        AWS upgrade a restored cluster whose major version is past its end of standard support instead of charging
+        RDS Extended Support; C(open-source-rds-extended-support) keeps the version and pays for Extended Support.
+    type: str
+    choices: [open-source-rds-extended-support, open-source-rds-extended-support-disabled]
+    default: open-source-rds-extended-support-disabled
+  copy_tags_to_snapshot:
+    description: Copy the restored cluster's tags to its snapshots.
+    type: bool
+  backup_retention_period:
+    description: Days of automated backups of the restored cluster (1-35); default the snapshot's setting.
+    type: int
+  refresh_certificate_after_rename:
+    description:
+      - With I(strategy=swap), stop and start the cluster after it takes the target's name, so its TLS certificate
+        names the new endpoints ("If you're using SSL endpoints and change the DB cluster identifier, stop and
+        restart the DB cluster", Aurora User Guide). The downtime includes it.
+      - C(false) skips it when no client verifies the server's host name (C(sslmode) other than C(verify-full)).
+    type: bool
+    default: true
   tags:
     description:
       - Tags of the restored cluster and its instances. The collection's marker tags (C(dbops:aurora_restore:*)) are
@@ -140,6 +184,19 @@ options:
         description: Availability zones, used in turn for the instances (writer first). Default chosen by RDS.
         type: list
         elements: str
+      performance_insights:
+        description: Performance Insights of the instances (on Aurora it is set per instance).
+        type: dict
+        suboptions:
+          enabled:
+            description: Turn Performance Insights on or off.
+            type: bool
+          retention_days:
+            description: Days to keep its data, 7 (free) or 31 times a number of months up to 731.
+            type: int
+          kms_key_id:
+            description: KMS key of its data.
+            type: str
   master_secret_id:
     description:
       - Secrets Manager secret (name or ARN) of the target environment holding the master password as JSON, with keys
@@ -361,10 +418,25 @@ failed_phase:
   type: str
   sample: instances
 final_snapshots:
-  description: Final snapshots taken by this run.
+  description: Final snapshots taken by this run (tagged with the collection's markers).
   returned: always
   type: list
   elements: str
+engine_version:
+  description: The engine version sent with the restore.
+  returned: always
+  type: str
+  sample: "15.4"
+engine_version_source:
+  description: Where I(engine_version) came from, C(snapshot) or C(engine_version option).
+  returned: always
+  type: str
+  sample: snapshot
+storage_type:
+  description: The storage type sent with the restore.
+  returned: always
+  type: str
+  sample: aurora-iopt1
 """
 
 import datetime
@@ -376,6 +448,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import client_factory
@@ -395,6 +468,8 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster i
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import plan
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import plan_changes
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import public_plan
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import restore_engine_version
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import restore_storage_type
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import restored_from
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import snapshot_exists
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import validate_identifier
@@ -418,6 +493,13 @@ def argument_spec():
         db_parameter_group_name=dict(type="str"),
         port=dict(type="int"),
         engine_version=dict(type="str"),
+        storage_type=dict(type="str", choices=["aurora", "aurora-iopt1"]),
+        engine_lifecycle_support=dict(type="str", choices=["open-source-rds-extended-support",
+                                                           "open-source-rds-extended-support-disabled"],
+                                      default="open-source-rds-extended-support-disabled"),
+        copy_tags_to_snapshot=dict(type="bool"),
+        backup_retention_period=dict(type="int"),
+        refresh_certificate_after_rename=dict(type="bool", default=True),
         tags=dict(type="dict", default={}),
         deletion_protection=dict(type="bool", default=False),
         enable_iam_database_authentication=dict(type="bool"),
@@ -431,6 +513,11 @@ def argument_spec():
             instance_class=dict(type="str", required=True),
             promotion_tiers=dict(type="list", elements="int"),
             availability_zones=dict(type="list", elements="str"),
+            performance_insights=dict(type="dict", options=dict(
+                enabled=dict(type="bool"),
+                retention_days=dict(type="int"),
+                kms_key_id=dict(type="str"),
+            )),
         )),
         master_secret_id=dict(type="str"),
         allow_disable_deletion_protection=dict(type="bool", default=False),
@@ -485,9 +572,21 @@ def validate_options(params, region):
     if instances["instance_class"] == "db.serverless" and not scaling:
         raise RestoreError("serverless_v2_scaling (min_capacity, max_capacity) is required when instances.instance_class is db.serverless")
     if scaling:
-        if not 0 <= scaling["min_capacity"] <= scaling["max_capacity"] <= 256:
-            raise RestoreError("serverless_v2_scaling: need 0 <= min_capacity <= max_capacity <= 256, got %s..%s"
+        if not 0 <= scaling["min_capacity"] <= scaling["max_capacity"] <= 256 or scaling["max_capacity"] < 1:
+            raise RestoreError("serverless_v2_scaling: need 0 <= min_capacity <= max_capacity <= 256 and max_capacity >= 1, got %s..%s"
                                % (scaling["min_capacity"], scaling["max_capacity"]))
+    tag_problems = markers.tag_problems(params["tags"])
+    if tag_problems:
+        raise RestoreError("; ".join(tag_problems))
+    if len(params["tags"]) > markers.MAX_TAGS - markers.CLUSTER_MARKERS:
+        raise RestoreError("tags: %d tags leave no room for the collection's %d markers within AWS's %d per resource"
+                           % (len(params["tags"]), markers.CLUSTER_MARKERS, markers.MAX_TAGS))
+    if params["backup_retention_period"] is not None and not 1 <= params["backup_retention_period"] <= 35:
+        raise RestoreError("backup_retention_period must be 1-35 days, got %d" % params["backup_retention_period"])
+    insights = instances.get("performance_insights") or {}
+    retention = insights.get("retention_days")
+    if retention is not None and not (retention == 7 or (retention % 31 == 0 and 31 <= retention <= 713) or retention == 731):
+        raise RestoreError("instances.performance_insights.retention_days must be 7, 731 or a multiple of 31 up to 713, got %d" % retention)
     if params["port"] is not None and not 1150 <= params["port"] <= 65535:
         raise RestoreError("port %d is outside 1150-65535" % params["port"])
     if params["wait_timeout"] < 1:
@@ -510,13 +609,17 @@ def validate_options(params, region):
     return target, temp, retired, arn_account
 
 
-def validate_references(module, params, region, engine_version):
-    """Subnet group, security groups, parameter groups (and their family), KMS key: checked before anything is deleted."""
+def validate_references(module, params, region, snapshot):
+    """What AWS checks at restore time, checked before anything is deleted: subnet group, security groups, parameter
+    groups (and their family), KMS key, engine version (restorable from the snapshot's), instance class (orderable for
+    it), Serverless v2 range (within its bounds)."""
     dummy, problems = check_references(
         client_factory(module), region,
         db_subnet_group_name=params["db_subnet_group_name"], vpc_security_group_ids=params["vpc_security_group_ids"],
         db_cluster_parameter_group_name=params["db_cluster_parameter_group_name"],
-        db_parameter_group_name=params["db_parameter_group_name"], kms_key_id=params["kms_key_id"], engine_version=engine_version)
+        db_parameter_group_name=params["db_parameter_group_name"], kms_key_id=params["kms_key_id"],
+        engine_version=params["engine_version"], snapshot_engine_version=snapshot.get("EngineVersion"),
+        instance_class=params["instances"]["instance_class"], serverless_v2_scaling=params["serverless_v2_scaling"])
     if problems:
         raise RestoreError("; ".join(problems) + " (nothing was changed)")
 
@@ -580,7 +683,6 @@ def run(module):
     snapshot = describe_snapshot(client, snapshot_id)
     if not (snapshot.get("Engine") or "").startswith("aurora"):
         raise RestoreError("snapshot_identifier %r is a %r snapshot, not an Aurora cluster snapshot" % (snapshot_id, snapshot.get("Engine")))
-    validate_references(module, params, region, params["engine_version"] or snapshot.get("EngineVersion"))
 
     password_holder = {}
     secret_version = None
@@ -606,9 +708,12 @@ def run(module):
         "source_cluster_identifier": params["source_cluster_identifier"], "expected_account_id": params["expected_account_id"],
         "operation_id": params["operation_id"], "restore_options": params,
         "cutover": params["cutover"] or params["strategy"] != "swap",
+        "refresh_certificate": params["refresh_certificate_after_rename"],
     }
     state = observe_state(client, [target, temp, retired] if params["strategy"] == "swap" else [target])
     steps = plan(ctx, state, taken_instance_ids(client, target))
+    if any(step["action"] in ("delete_instances", "delete_cluster", "restore_cluster", "create_instances") for step in steps):
+        validate_references(module, params, region, snapshot)
     for step in steps:
         name = step.get("final_snapshot_identifier")
         if step["action"] == "delete_cluster" and name and snapshot_exists(client, name):
@@ -616,10 +721,12 @@ def run(module):
 
     awaiting_cutover = awaits_cutover(ctx, state, steps)
     ready = temp if awaiting_cutover else target
+    version, version_source = restore_engine_version(params, snapshot)
     result = dict(changed=plan_changes(steps), cluster_identifier=target, strategy=params["strategy"],
                   snapshot_restored=snapshot["DBClusterSnapshotArn"], plan=public_plan(steps), completed_steps=[],
                   timings={}, waits=[], downtime_seconds=None, final_snapshots=[], awaiting_cutover=awaiting_cutover,
-                  ready_cluster_identifier=ready)
+                  ready_cluster_identifier=ready, engine_version=version, engine_version_source=version_source,
+                  storage_type=restore_storage_type(params, snapshot))
     if module.check_mode:
         result.update(target_facts(client, ready))
         return result, None

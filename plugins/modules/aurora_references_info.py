@@ -16,6 +16,14 @@ description:
     one-line problems, all at once.
   - Checks that each exists, that the security groups share the subnet group's VPC, that the parameter groups are of
     the family of the engine version being restored, and that the KMS key is in the region and enabled.
+  - With I(snapshot_engine_version), also what AWS checks only at restore time, after a replaced target is gone; that
+    the version restored (I(engine_version), else the snapshot's) is the snapshot's or one of its upgrade targets
+    (C(DescribeDBEngineVersions)), that I(instance_class) is offered for it in the region
+    (C(DescribeOrderableDBInstanceOptions)), and that I(serverless_v2_scaling) is within that version's Serverless v2
+    range (0.5 ACU steps, a maximum of at least 1; 0 ACU and 256 ACU only on versions that support them).
+  - I(sns_topic_arn) is checked with C(GetTopicAttributes) only, the permission the operator policy grants.
+  - A describe the credentials may not make is a problem of its own ("may not read it, or it does not exist"), as AWS
+    does not say whether a resource the caller may not describe exists.
   - The restore role runs it in its preflight, so a typo in an inventory fails the run before a snapshot copy that can
     take hours. M(dbops.aurora_restore.aurora_cluster_restore) checks the same again before it deletes anything.
   - I(secret_ids) are described with C(DescribeSecret), without reading them. I(master_secret_id) and
@@ -43,8 +51,32 @@ options:
     type: str
   engine_version:
     description:
-      - The Aurora PostgreSQL engine version to be restored (usually the snapshot's). With it, parameter groups of
-        another family are a problem.
+      - The Aurora PostgreSQL engine version to be restored. With it, parameter groups of another family are a problem.
+      - With I(snapshot_engine_version), the version asked for instead of the snapshot's (it must be one of the
+        snapshot version's upgrade targets); without it, the snapshot's version is restored.
+    type: str
+  snapshot_engine_version:
+    description:
+      - The engine version of the snapshot to be restored. Turns on the engine version, instance class and Serverless
+        v2 checks.
+    type: str
+  instance_class:
+    description: The instance class of the restored cluster's instances (checked with I(snapshot_engine_version)).
+    type: str
+  serverless_v2_scaling:
+    description: The Serverless v2 capacity range (checked with I(snapshot_engine_version)).
+    type: dict
+    suboptions:
+      min_capacity:
+        description: Minimum capacity in ACU.
+        type: float
+        required: true
+      max_capacity:
+        description: Maximum capacity in ACU.
+        type: float
+        required: true
+  sns_topic_arn:
+    description: The topic the pipeline notifies; it must exist and be readable.
     type: str
   secret_ids:
     description: Secrets Manager secret ids or ARNs that must exist (for example the master and users secrets).
@@ -83,7 +115,9 @@ EXAMPLES = r"""
     vpc_security_group_ids: [sg-0123456789abcdef0]
     db_cluster_parameter_group_name: staging-aurora-pg15
     kms_key_id: alias/aurora-restore
-    engine_version: "15.4"
+    snapshot_engine_version: "15.4"
+    instance_class: db.r7g.large
+    sns_topic_arn: arn:aws:sns:us-west-2:210987654321:aurora-restore-notifications
     secret_ids:
       - aurora-restore/staging/master-credentials
       - aurora-restore/staging/app-credentials
@@ -136,6 +170,19 @@ references:
         key_id: 1234abcd-12ab-34cd-56ef-1234567890ab
         arn: arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab
         state: Enabled
+    engine:
+      description:
+        - The version the restore will run, the snapshot's, the snapshot version's upgrade targets, the parameter group
+          family and the Serverless v2 capacity range of the version restored.
+      returned: when snapshot_engine_version is given and offered
+      type: dict
+      sample: {"version": "15.4", "snapshot_version": "15.4", "upgrade_targets": ["15.7", "16.3"], "family": "aurora-postgresql15",
+               "serverless_v2_capacity": [0.5, 128.0]}
+    sns_topic:
+      description: The topic's ARN and its KMS key (the publisher needs kms:GenerateDataKey* and kms:Decrypt on it).
+      returned: when sns_topic_arn is given and found
+      type: dict
+      sample: {"arn": "arn:aws:sns:us-west-2:210987654321:aurora-restore-notifications", "kms_master_key_id": "alias/aurora-restore"}
     secrets:
       description: The secrets found (metadata only).
       returned: when secret_ids is given
@@ -171,6 +218,13 @@ def main():
             db_parameter_group_name=dict(type="str"),
             kms_key_id=dict(type="str"),
             engine_version=dict(type="str"),
+            snapshot_engine_version=dict(type="str"),
+            instance_class=dict(type="str"),
+            serverless_v2_scaling=dict(type="dict", options=dict(
+                min_capacity=dict(type="float", required=True),
+                max_capacity=dict(type="float", required=True),
+            )),
+            sns_topic_arn=dict(type="str"),
             secret_ids=dict(type="list", elements="str", default=[], no_log=False),  # names of secrets, not their values
             master_secret_id=dict(type="str", no_log=False),
             users_secret_id=dict(type="str", no_log=False),
@@ -193,7 +247,9 @@ def main():
             vpc_security_group_ids=params["vpc_security_group_ids"],
             db_cluster_parameter_group_name=params["db_cluster_parameter_group_name"],
             db_parameter_group_name=params["db_parameter_group_name"], kms_key_id=params["kms_key_id"],
-            engine_version=params["engine_version"], secret_ids=[item for item in params["secret_ids"] if item])
+            engine_version=params["engine_version"], secret_ids=[item for item in params["secret_ids"] if item],
+            snapshot_engine_version=params["snapshot_engine_version"], instance_class=params["instance_class"],
+            serverless_v2_scaling=params["serverless_v2_scaling"], sns_topic_arn=params["sns_topic_arn"])
         # A secret also named in secret_ids that is missing or being deleted has its problem already: read only the others.
         unreadable = ({item for item in params["secret_ids"] if item}
                       - {secret["secret_id"] for secret in facts.get("secrets", []) if not secret["scheduled_for_deletion"]})

@@ -16,7 +16,14 @@ description:
   - With I(state=present) (run with the B(target) account's credentials, I(region) the target region) copies it to
     I(region), re-encrypted with I(kms_key_id), under a deterministic identifier so a rerun, or another target that
     needs the same snapshot in the same region, reuses the copy. A snapshot in another account and another region
-    is copied in two steps (in-region in the target account, then cross-region), because Aurora cannot do both at once.
+    is copied in one step where AWS accepts it, else in two (I(cross_account_copy)).
+  - An unencrypted source is copied unencrypted even with I(kms_key_id), since Aurora refuses to encrypt a cluster snapshot
+    while copying it. RV(encrypt_at_restore) then says to encrypt at restore, which
+    M(dbops.aurora_restore.aurora_cluster_restore) does with its I(kms_key_id).
+  - The source's tags are copied without those AWS refuses (C(aws:) and C(rds:) prefixes, as CloudFormation stamps)
+    and within AWS's 50 tags per snapshot, the collection's markers always kept; RV(dropped_tags) lists what was left out.
+  - Copies AWS cannot make are refused before any call, across partitions (C(aws), C(aws-cn), C(aws-us-gov)) and to or
+    from the China regions.
   - When 5 cross-region copies are already in flight to the region, waits for a free slot within I(wait_timeout)
     instead of failing.
   - With I(state=shared) (run with the B(source) account's credentials, I(region) the source region) shares the
@@ -68,8 +75,24 @@ options:
     type: str
   intermediate_kms_key_id:
     description:
-      - For a source in another account B(and) another region, the KMS key of this account in I(source_region) that
-        encrypts the in-region copy made first.
+      - For a source in another account B(and) another region copied in two steps, the KMS key of this account in
+        I(source_region) that encrypts the in-region copy made first.
+    type: str
+  cross_account_copy:
+    description:
+      - How a snapshot of another account in another region is copied. C(single_step) copies it straight to
+        I(region), as the current CopyDBClusterSnapshot allows ("an ARN of a snapshot that is in a different account
+        and a different Amazon Web Services Region"): one copy, no intermediate key. C(two_step) copies it in its own
+        region into this account first (I(intermediate_kms_key_id)), then across regions, as AWS required before
+        October 2025. C(auto) tries one step and falls back to two when AWS refuses it.
+    type: str
+    choices: [auto, single_step, two_step]
+    default: auto
+  final_snapshots_of:
+    description:
+      - With I(state=absent), apply the retention to the final snapshots M(dbops.aurora_restore.aurora_cluster_restore)
+        took of this target cluster (tag C(dbops:aurora_restore:final-snapshot-of)) instead of to the copies. Copy
+        retention never deletes a final snapshot.
     type: str
   target_snapshot_identifier:
     description:
@@ -254,6 +277,24 @@ intermediate_snapshot:
   description: The in-region copy made first for a source in another account and region.
   returned: when that two-step copy was needed
   type: dict
+copy_path:
+  description: C(single-step) or C(two-step) (a source in another account and region that AWS refused to copy at once).
+  returned: when state=present and a copy was needed
+  type: str
+  sample: single-step
+single_step_refused:
+  description: The error code with which AWS refused a single-step copy before the two steps were made.
+  returned: when that happened
+  type: str
+encrypt_at_restore:
+  description: True when the source is unencrypted, so the copy stays unencrypted and the restore must encrypt.
+  returned: when state=present
+  type: bool
+dropped_tags:
+  description: Source tags left out of the copy, by reason (C(reserved_prefix), C(over_limit)).
+  returned: when some were left out
+  type: dict
+  sample: {"reserved_prefix": ["aws:cloudformation:stack-name"], "over_limit": []}
 wait:
   description: How the wait went, waited_seconds, polls, the last status and percent, and the status changes with elapsed seconds.
   returned: when the module waited
@@ -460,12 +501,21 @@ class SnapshotCopier:
         return self.finish_copy(client, started, describe_as), False
 
     def copy_tags(self, source, original):
-        tags = {}
+        """The copy's tags: the source's (copy_tags) without the aws:/rds: keys AWS refuses and within its 50 tags,
+        then the user's tags, then the markers. What was left out is reported (dropped_tags) and warned about."""
+        user = dict(self.params["tags"] or {})
+        copied, reserved, over = {}, [], []
         if self.params["copy_tags"]:
-            tags.update(markers.tags_dict(original.get("TagList")))
-            tags = {key: value for key, value in tags.items() if not key.startswith("dbops:aurora_restore:")}
-        tags.update(self.params["tags"] or {})
-        return markers.with_markers(tags, source_snapshot_arn=original["DBClusterSnapshotArn"], operation_id=self.params["operation_id"],
+            copied, reserved, over = markers.fit_copied_tags(markers.tags_dict(original.get("TagList")), user, markers.COPY_MARKERS)
+        if reserved or over:
+            self.result["dropped_tags"] = {"reserved_prefix": reserved, "over_limit": over}
+            self.module.warn("the copy of %s leaves out %d source tag(s): %s" % (
+                original["DBClusterSnapshotArn"], len(reserved) + len(over),
+                "; ".join(part for part in (
+                    ("%s (AWS reserves the aws: and rds: prefixes)" % ", ".join(reserved)) if reserved else "",
+                    ("%s (over AWS's %d tags per snapshot)" % (", ".join(over), markers.MAX_TAGS)) if over else "") if part)))
+        copied.update(user)
+        return markers.with_markers(copied, source_snapshot_arn=original["DBClusterSnapshotArn"], operation_id=self.params["operation_id"],
                                     source_cluster=original.get("DBClusterIdentifier"))
 
     def start_copy(self, client, params, region, cross_region):
@@ -531,6 +581,9 @@ class SnapshotCopier:
         source, source_region = self.select_source()
         source_arn = source["DBClusterSnapshotArn"]
         arn_region, source_account, dummy = snap.parse_snapshot_arn(source_arn)
+        refusal = snap.copy_refusal(source_region, self.region)
+        if refusal:
+            raise SnapshotError(refusal)
         cross_region = source_region != self.region
         cross_account = source_account != self.account_id
         encrypted = bool(source.get("StorageEncrypted"))
@@ -546,6 +599,13 @@ class SnapshotCopier:
                 "share a copy encrypted with a customer managed key (state=shared with share_kms_key_id)" % (source_arn, source_account)
             )
         kms_arn = self.check_kms_key(kms_key_id, self.region, "kms_key_id") if kms_key_id else None
+        self.result["encrypt_at_restore"] = False
+        if kms_arn and not encrypted:
+            # "If you copy an unencrypted DB cluster snapshot and specify a value for the KmsKeyId parameter, an error is
+            # returned": Aurora encrypts at restore instead (RestoreDBClusterFromSnapshot KmsKeyId).
+            self.plan.append("the source is unencrypted: the copy stays unencrypted; the restore encrypts the cluster with %s" % kms_arn)
+            self.result["encrypt_at_restore"] = True
+            kms_arn = None
         needs_copy = cross_region or cross_account or self.params["force_copy"] or (kms_arn and kms_arn != source.get("KmsKeyId"))
         self.result["copy_needed"] = bool(needs_copy)
         if not needs_copy:
@@ -553,25 +613,55 @@ class SnapshotCopier:
             self.result["snapshot"] = self.snapshot_facts(source, self.region, reused=True)
             return
 
-        copy_source, copy_source_region = source, source_region
-        if cross_region and cross_account:
-            # Aurora cannot copy across accounts and regions at once: copy in-region into this account first.
-            intermediate_key = self.params["intermediate_kms_key_id"]
-            if encrypted and not intermediate_key:
-                raise SnapshotError(
-                    "source snapshot %r is in account %s and region %s: Aurora copies a shared snapshot only within its region first; "
-                    "set intermediate_kms_key_id to a KMS key of account %s in %s" % (source_arn, source_account, source_region, self.account_id, source_region)
-                )
-            intermediate_arn = self.check_kms_key(intermediate_key, source_region, "intermediate_kms_key_id") if intermediate_key else None
-            identifier = naming.snapshot_copy(source_arn, source_region, intermediate_arn)
-            intermediate, reused = self.copy(source, source_region, source_region, intermediate_arn, identifier, source, "in-region copy")
-            self.result["intermediate_snapshot"] = self.snapshot_facts(intermediate, source_region, reused)
-            if not self.module.check_mode and intermediate.get("Status") != "available":
-                self.result["snapshot"] = None
-                return  # wait=false: the cross-region copy starts on a later run, once this one is available
-            copy_source, copy_source_region = intermediate, source_region
         identifier = self.params["target_snapshot_identifier"] or naming.snapshot_copy(source_arn, self.region, kms_arn)
-        copied, reused = self.copy(copy_source, copy_source_region, self.region, kms_arn, identifier, source, "snapshot copy")
+        if cross_region and cross_account:
+            mode = self.params["cross_account_copy"]
+            if mode != "two_step":
+                # The current CopyDBClusterSnapshot accepts "an ARN of a snapshot that is in a different account and a
+                # different Amazon Web Services Region": one copy, no intermediate key.
+                copied = self.single_step_copy(source, source_region, kms_arn, identifier, refusal_is_final=mode == "single_step")
+                if copied is not None:
+                    return
+            self.two_step_copy(source, source_region, encrypted, kms_arn, identifier)
+            return
+        self.result["copy_path"] = "single-step"
+        copied, reused = self.copy(source, source_region, self.region, kms_arn, identifier, source, "snapshot copy")
+        self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
+
+    def single_step_copy(self, source, source_region, kms_arn, identifier, refusal_is_final):
+        """The copy in one step, or None when AWS refuses it (the two-step rule) and the two steps may follow."""
+        try:
+            copied, reused = self.copy(source, source_region, self.region, kms_arn, identifier, source, "snapshot copy")
+        except botocore.exceptions.ClientError as error:
+            if refusal_is_final or snap.error_code(error) not in snap.SINGLE_STEP_REFUSALS:
+                raise
+            self.plan.append("AWS refused the single-step copy (%s): two steps instead" % snap.error_code(error))
+            self.result["single_step_refused"] = snap.error_code(error)
+            return None
+        self.result["copy_path"] = "single-step"
+        self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
+        return copied
+
+    def two_step_copy(self, source, source_region, encrypted, kms_arn, identifier):
+        """In-region into this account first, then cross-region (the rule AWS applied before October 2025)."""
+        source_arn = source["DBClusterSnapshotArn"]
+        source_account = snap.parse_snapshot_arn(source_arn)[1]
+        intermediate_key = self.params["intermediate_kms_key_id"]
+        if encrypted and not intermediate_key:
+            raise SnapshotError(
+                "source snapshot %r is in account %s and region %s and AWS refused to copy it in one step: the in-region copy "
+                "made first needs intermediate_kms_key_id, a KMS key of account %s in %s"
+                % (source_arn, source_account, source_region, self.account_id, source_region)
+            )
+        self.result["copy_path"] = "two-step"
+        intermediate_arn = self.check_kms_key(intermediate_key, source_region, "intermediate_kms_key_id") if intermediate_key else None
+        in_region = naming.snapshot_copy(source_arn, source_region, intermediate_arn)
+        intermediate, reused = self.copy(source, source_region, source_region, intermediate_arn, in_region, source, "in-region copy")
+        self.result["intermediate_snapshot"] = self.snapshot_facts(intermediate, source_region, reused)
+        if not self.module.check_mode and intermediate.get("Status") != "available":
+            self.result["snapshot"] = None
+            return  # wait=false: the cross-region copy starts on a later run, once this one is available
+        copied, reused = self.copy(intermediate, source_region, self.region, kms_arn, identifier, source, "snapshot copy")
         self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
 
     # ---- sharing -------------------------------------------------------------------------------
@@ -630,7 +720,8 @@ class SnapshotCopier:
             if self.params["keep_newest"] is None and self.params["max_age_days"] is None:
                 raise SnapshotError("state=absent needs target_snapshot_identifier, keep_newest or max_age_days")
             to_delete, kept = snap.retention_plan(snap.list_snapshots(client, "manual"), self.now(), self.params["keep_newest"],
-                                                  self.params["max_age_days"], self.params["exclude_snapshot_identifiers"])
+                                                  self.params["max_age_days"], self.params["exclude_snapshot_identifiers"],
+                                                  final_snapshots_of=self.params["final_snapshots_of"])
         deleted = []
         for snapshot in to_delete:
             facts = snap.describe(snapshot, self.now(), self.account_id)
@@ -654,6 +745,8 @@ def validate(params):
         raise SnapshotError("waited_seconds must be 0 or more, got %s" % params["waited_seconds"])
     if params["keep_newest"] is not None and params["keep_newest"] < 0:
         raise SnapshotError("keep_newest must be 0 or more, got %d" % params["keep_newest"])
+    if params["final_snapshots_of"] and params["state"] != "absent":
+        raise SnapshotError("final_snapshots_of applies to state=absent only")
     if params["max_age_hours"] is not None and params["max_age_hours"] <= 0:
         raise SnapshotError("max_age_hours must be more than 0, got %s" % params["max_age_hours"])
     if params["state"] != "absent" and not (params["source_snapshot_identifier"] or params["source_cluster_identifier"] or params["source_snapshot_prefix"]):
@@ -673,6 +766,8 @@ def main():
         source_region=dict(type="str"),
         kms_key_id=dict(type="str"),
         intermediate_kms_key_id=dict(type="str"),
+        cross_account_copy=dict(type="str", choices=["auto", "single_step", "two_step"], default="auto"),
+        final_snapshots_of=dict(type="str"),
         target_snapshot_identifier=dict(type="str"),
         force_copy=dict(type="bool", default=False),
         copy_tags=dict(type="bool", default=True),

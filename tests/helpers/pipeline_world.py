@@ -1,14 +1,17 @@
 """The AWS resources a restore run needs besides the source, made with plain boto3 for the playbook tests.
 
 playbooks/bootstrap.yml makes the same in real use (its own tests check that); the playbook tests need a
-world in a second, so they build it directly: per account (A = the emulator's default, B by assume-role)
-a KMS key aliased alias/aurora-restore in us-west-2 and us-east-1, the state and audit tables, an SNS topic
-subscribed by an SQS queue (so tests can read every notification back), and the environment's secrets.
+world in a second, so they build it directly: per account (A = the emulator's default, B through its
+OrganizationAccountAccessRole) a KMS key aliased alias/aurora-restore in us-west-2 and us-east-1, the state and
+audit tables, an SNS topic subscribed by an SQS queue (so tests can read every notification back), the
+environment's secrets, and the operator role with the bootstrap's policy (operator_role.py), which
+inventories/local's restores assume: IAM is enforced, so a permission the policy lacks fails the test.
 """
 import json
 
 import boto3
 
+from helpers import operator_role
 from helpers.audit_tables import create_audit_tables
 
 ACCOUNT_A = "123456789012"
@@ -22,7 +25,8 @@ PASSWORDS = {}
 
 def account_b_credentials():
     sts = boto3.client("sts", region_name=SOURCE_REGION)
-    credentials = sts.assume_role(RoleArn="arn:aws:iam::%s:role/aurora-restore-operator" % ACCOUNT_B, RoleSessionName="tests")["Credentials"]
+    credentials = sts.assume_role(RoleArn="arn:aws:iam::%s:role/OrganizationAccountAccessRole" % ACCOUNT_B,
+                                  RoleSessionName="tests")["Credentials"]
     return {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
             "aws_session_token": credentials["SessionToken"]}
 
@@ -39,10 +43,38 @@ def put_secret(account, name, value):
         client.create_secret(Name=name, SecretString=json.dumps(value))
 
 
+# What bootstrap.yml gets from inventories/local's bootstrap hosts, per account.
+OPERATOR_POLICY_VARIABLES = {
+    ACCOUNT_A: {"environment": "dev", "bootstrap_iam_region": TARGET_REGION,
+                "bootstrap_iam_target_clusters": [{"cluster_id": "dev-app", "region": TARGET_REGION}]},
+    ACCOUNT_B: {"environment": "staging", "bootstrap_iam_region": TARGET_REGION,
+                "bootstrap_iam_target_clusters": [{"cluster_id": "staging-app", "region": TARGET_REGION}],
+                "bootstrap_iam_source_account_ids": [ACCOUNT_A],
+                "bootstrap_iam_source_kms_key_aliases": [{"account_id": ACCOUNT_A, "alias": "production-aurora"}],
+                "trusted": ["arn:aws:iam::%s:root" % ACCOUNT_A]},
+}
+
+
+def create_operator_role(account):
+    """The account's operator role as bootstrap.yml makes it for inventories/local (once per account)."""
+    iam = session(account).client("iam")
+    if any(role["RoleName"] == operator_role.ROLE_NAME for role in iam.list_roles()["Roles"]):
+        return operator_role.operator_role_arn(account)
+    variables = dict(OPERATOR_POLICY_VARIABLES[account])
+    environment = variables.pop("environment")
+    trusted = variables.pop("trusted", None)
+    secrets = ["aurora-restore/%s/master-credentials" % environment, "aurora-restore/%s/app-credentials" % environment]
+    return operator_role.create_operator_role(session(account), account, trusted=trusted, bootstrap_iam_secret_names=secrets,
+                                              **variables)
+
+
 def build(environments=(("dev", ACCOUNT_A), ("staging", ACCOUNT_B))):
     """Make the world; returns {environment: {"account", "queue_url", "topic_arn"}}."""
     world = {}
+    # Account A's operator is the source side of every restore (select, share): it exists whatever is built.
+    create_operator_role(ACCOUNT_A)
     for environment, account in environments:
+        create_operator_role(account)
         aws = session(account)
         for region in (TARGET_REGION, SOURCE_REGION):
             kms = aws.client("kms", region_name=region)
@@ -57,7 +89,8 @@ def build(environments=(("dev", ACCOUNT_A), ("staging", ACCOUNT_B))):
         queue_url = sqs.create_queue(QueueName="notifications-%s" % environment)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         aws.client("sns", region_name=TARGET_REGION).subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        master = {"username": "postgres", "password": "%s-Master'Pw;1" % environment}
+        # Aurora master passwords exclude / " @ ' and space; users' passwords may hold any of them.
+        master = {"username": "postgres", "password": "%s-Master;Pw#1" % environment}
         users = {
             "application_user": {"username": "app_user", "password": "%s-App\"Pw\\1" % environment},
             "readonly_user": {"username": "readonly_user", "password": "%s-Ro-Pw-1" % environment},

@@ -177,7 +177,7 @@ def test_swap_end_to_end_with_deletion_protection(env, tmp_path):
     assert done.rc == 0, done.output
     env.set_faults([])
     assert result["changed"] is True
-    assert [s["action"] for s in result["plan"] if s["phase"] == "swap"] == ["tag_retired", "rename", "rename"]
+    assert [s["action"] for s in result["plan"] if s["phase"] == "swap"] == ["tag_retired", "rename", "rename", "refresh_certificate"]
     assert 0 < result["downtime_seconds"] < 10
     assert result["instances"] == ["staging-1", "staging-2"]
     assert cluster(env, "staging-restoring") is None and cluster(env, "staging-retired") is None
@@ -357,3 +357,112 @@ def test_killed_playbook_then_rerun_finishes(env, tmp_path):
     assert result["plan"][0]["action"] in ("wait_instances_available", "create_instances")
     assert "restore_cluster" not in [s["action"] for s in result["plan"]]
     assert_restored(result, env)
+
+
+# --- what AWS does to real targets (issue 11) ----------------------------------------------------------------
+def certificate_covers(env, ident):
+    [entry] = [c for c in env.state()["clusters"] if c["id"] == ident]
+    return entry["certificate_covers_endpoint"]
+
+
+def test_a_stopped_target_is_started_then_replaced(env, tmp_path):
+    env.rds.stop_db_cluster(DBClusterIdentifier=TARGET)
+    wait_for(lambda: cluster(env, TARGET)["Status"] == "stopped")
+    done = run(tmp_path, module_args())
+    result = done.result("restore0")
+    assert done.rc == 0, result.get("msg")
+    assert [s["action"] for s in result["plan"]][:3] == ["start_cluster", "delete_instances", "delete_cluster"]
+    assert_restored(result, env)
+
+
+def test_a_stopped_target_is_started_then_swapped_and_the_new_name_gets_its_certificate(env, tmp_path):
+    env.rds.stop_db_cluster(DBClusterIdentifier=TARGET)
+    wait_for(lambda: cluster(env, TARGET)["Status"] == "stopped")
+    done = run(tmp_path, module_args(strategy="swap"))
+    result = done.result("restore0")
+    assert done.rc == 0, result.get("msg")
+    phases = [s["action"] for s in result["plan"] if s["phase"] == "swap"]
+    assert phases == ["start_cluster", "tag_retired", "rename", "rename", "refresh_certificate"]
+    assert certificate_covers(env, TARGET), "the renamed cluster still serves the temporary name's certificate"
+    assert_restored(result, env)
+
+
+def test_without_the_certificate_refresh_the_renamed_target_serves_the_old_name(env, tmp_path):
+    result = run(tmp_path, module_args(strategy="swap", refresh_certificate_after_rename=False)).result("restore0")
+    assert "refresh_certificate" not in [s["action"] for s in result["plan"]]
+    assert not certificate_covers(env, TARGET)  # what the refresh is for: verify-full clients would fail
+
+
+def test_a_failure_status_stops_the_wait_at_once_with_its_reason(env, tmp_path):
+    env.set_durations(instance_create=30)
+    args = module_args(strategy="swap", cutover=False, wait_timeout=600)
+    path = Path(tmp_path) / "capacity.yml"
+    path.write_text(playbook([args], ignore_errors=True))
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(path)],
+                            env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}), cwd=str(REPO_ROOT),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    wait_for(lambda: env.counts()["services"].get("rds", {}).get("CreateDBInstance", 0) >= 2, timeout=90)
+    env.force_status("instance", "staging-1", "insufficient-capacity")
+    started = time.monotonic()
+    stdout, _ = proc.communicate(timeout=120)
+    assert time.monotonic() - started < 60, "the wait ran on instead of stopping at the failure status"
+    report = json.loads(stdout[stdout.find("{"):])
+    task = report["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert "instance 'staging-1' is insufficient-capacity: AWS has no capacity for this instance class" in task["msg"], task["msg"]
+    assert task["failed_phase"] == "instances"
+
+
+def test_final_snapshots_carry_the_markers(env, tmp_path):
+    result = run(tmp_path, module_args(final_snapshot=True)).result("restore0")
+    [name] = result["final_snapshots"]
+    final = env.rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=name)["DBClusterSnapshots"][0]
+    tags = {tag["Key"]: tag["Value"] for tag in final["TagList"]}
+    assert tags["dbops:aurora_restore:final-snapshot-of"] == TARGET
+    assert tags["dbops:aurora_restore:created-by"] == "dbops.aurora_restore"
+
+
+def test_the_snapshots_engine_version_and_storage_are_restored(env, tmp_path):
+    env.rds.create_db_cluster(DBClusterIdentifier="iopt", Engine="aurora-postgresql", EngineVersion="15.4", MasterUsername="postgres",
+                              MasterUserPassword="Iopt-master-1", StorageType="aurora-iopt1")
+    wait_for(lambda: cluster(env, "iopt")["Status"] == "available")
+    env.rds.create_db_cluster_snapshot(DBClusterIdentifier="iopt", DBClusterSnapshotIdentifier="iopt-snap")
+    wait_for(lambda: env.rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="iopt-snap")["DBClusterSnapshots"][0]["Status"] == "available")
+    result = run(tmp_path, module_args(snapshot_identifier="iopt-snap", master_secret_id=None)).result("restore0")
+    assert result["engine_version"] == "15.4" and result["engine_version_source"] == "snapshot", result.get("msg")
+    assert result["storage_type"] == "aurora-iopt1"
+    restored = cluster(env, TARGET)
+    assert restored["EngineVersion"] == "15.4"  # without it AWS restores the region's default version
+    assert restored["StorageType"] == "aurora-iopt1"  # without it AWS restores standard storage
+    assert restored["EngineLifecycleSupport"] == "open-source-rds-extended-support-disabled"
+    upgraded = run(tmp_path, module_args(engine_version="15.7", cluster_identifier="upgraded")).result("restore0")
+    assert upgraded["engine_version_source"] == "engine_version option" and cluster(env, "upgraded")["EngineVersion"] == "15.7"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"instances": {"count": 1, "instance_class": "db.m5.large"}},
+     "instances.instance_class db.m5.large is not offered for aurora-postgresql 15.4 in region us-east-1"),
+    ({"engine_version": "14.9"}, "engine_version 14.9: a snapshot of 15.4 restores to 15.4 or one of its upgrade targets"),
+    ({"instances": {"count": 1, "instance_class": "db.serverless"}, "serverless_v2_scaling": {"min_capacity": 0, "max_capacity": 8}},
+     "serverless_v2_scaling 0.0-8.0 ACU: aurora-postgresql 15.4 allows 0.5-128.0"),
+    ({"tags": {"aws:cloudformation:stack-name": "staging"}}, "tags: key 'aws:cloudformation:stack-name' starts with a prefix AWS reserves"),
+])
+def test_what_aws_checks_at_restore_time_is_checked_before_the_target_is_deleted(env, tmp_path, overrides, message):
+    before = mutations(env)
+    task = run(tmp_path, module_args(**overrides), ignore_errors=True).result("restore0")
+    assert task.get("failed") is True and message in task["msg"], task.get("msg")
+    assert mutations(env) == before
+    assert cluster(env, TARGET)["DBClusterMembers"][0]["DBInstanceIdentifier"] == "staging-old-1"
+
+
+def test_the_longest_target_name_swaps_with_names_aws_accepts(env, tmp_path):
+    long_target = "staging-" + "x" * 55  # 63 characters: every derived name must be shortened
+    env.rds.restore_db_cluster_from_snapshot(DBClusterIdentifier=long_target, SnapshotIdentifier="production-seed",
+                                             Engine="aurora-postgresql", EngineVersion="15.4")
+    wait_for(lambda: cluster(env, long_target)["Status"] == "available")
+    done = run(tmp_path, module_args(cluster_identifier=long_target, strategy="swap", final_snapshot=True))
+    result = done.result("restore0")
+    assert done.rc == 0, result.get("msg")
+    names = [result["cluster_identifier"], *result["instances"], *result["final_snapshots"]]
+    names += [s.get("new_identifier") or s["cluster"] for s in result["plan"]]
+    assert all(len(name) <= 63 for name in names), names
+    assert cluster(env, long_target) is not None

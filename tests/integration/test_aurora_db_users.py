@@ -493,7 +493,7 @@ def test_emulated_aurora_cluster_end_to_end(aws_env, tmp_path):
     """The real use: users on a cluster the emulator's RDS API created, host and port taken from the API."""
     rds = boto3.client("rds")
     sm = boto3.client("secretsmanager")
-    password = "Emul4ted-master'pw"
+    password = "Emul4ted-master;pw"  # Aurora master passwords exclude / " @ ' and space
     rds.create_db_cluster(DBClusterIdentifier="dbusers-e2e", Engine="aurora-postgresql", MasterUsername="clustermaster",
                           MasterUserPassword=password)
     rds.create_db_instance(DBInstanceIdentifier="dbusers-e2e-1", DBClusterIdentifier="dbusers-e2e", Engine="aurora-postgresql",

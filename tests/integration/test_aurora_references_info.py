@@ -109,7 +109,7 @@ def test_secret_contents_are_checked_without_showing_them(network, tmp_path):
     short = check(tmp_path, master_secret_id="dev/short-master", users_secret_id="dev/users-bad-name")
     assert short["problems"] == [
         "master secret 'dev/short-master': its password is not a valid Aurora master password "
-        "(8-128 printable characters, no '/', '\"', '@' or space)",
+        "(8-41 printable ASCII characters, no '/', '\"', '@', \"'\" or space)",
         "user name 'pg_evil' starts with 'pg_', which PostgreSQL reserves",
     ]
     layout = check(tmp_path, users_secret_id="dev/users-unknown", users_secret_layout="auto")
@@ -121,3 +121,51 @@ def test_secret_contents_are_checked_without_showing_them(network, tmp_path):
     everything = json.dumps([good, short, layout])
     for value in ("Never-Shown-1", "Sh0rt", "Users-Secret-1", "Users-Secret-2", "Users-Secret-3"):
         assert value not in everything
+
+
+def test_what_aws_checks_only_at_restore_time(network, tmp_path):
+    """The engine version, the instance class and the Serverless v2 range, from DescribeDBEngineVersions and
+    DescribeOrderableDBInstanceOptions: on AWS these fail only at restore, after a replaced target is gone."""
+    good = check(tmp_path, snapshot_engine_version="15.4", engine_version="15.7", instance_class="db.serverless",
+                 serverless_v2_scaling={"min_capacity": 0, "max_capacity": 256})
+    assert good["problems"] == [], good["problems"]
+    engine = good["references"]["engine"]
+    assert engine["version"] == "15.7" and engine["snapshot_version"] == "15.4" and "16.8" in engine["upgrade_targets"]
+    assert engine["serverless_v2_capacity"] == [0.0, 256.0]
+    bad = check(tmp_path, snapshot_engine_version="15.4", engine_version="14.9", instance_class="db.r7g.large")
+    assert bad["problems"] == ["engine_version 14.9: a snapshot of 15.4 restores to 15.4 or one of its upgrade targets (%s)"
+                               % ", ".join(good["references"]["engine"]["upgrade_targets"])]
+    old = check(tmp_path, snapshot_engine_version="13.12", instance_class="db.m5.large",
+                serverless_v2_scaling={"min_capacity": 0, "max_capacity": 256})
+    assert old["problems"] == [
+        "instances.instance_class db.m5.large is not offered for aurora-postgresql 13.12 in region us-east-1",
+        "serverless_v2_scaling 0.0-256.0 ACU: aurora-postgresql 13.12 allows 0.5-128.0 in steps of 0.5, a maximum of at least 1 "
+        "and min_capacity <= max_capacity"]
+    unknown = check(tmp_path, snapshot_engine_version="15.99")
+    assert unknown["problems"] == ["engine version 15.99 (the snapshot's) is not offered for aurora-postgresql in region us-east-1; "
+                                   "set engine_version to one that is"]
+
+
+def test_the_topic_is_checked_with_get_topic_attributes(network, tmp_path):
+    topic = boto3.client("sns", region_name=REGION).create_topic(Name="aurora-restore-notifications")["TopicArn"]
+    found = check(tmp_path, sns_topic_arn=topic)
+    assert found["problems"] == [] and found["references"]["sns_topic"]["arn"] == topic
+    missing = check(tmp_path, sns_topic_arn=topic + "-typo")
+    assert missing["problems"] == ["sns_topic_arn %r does not exist" % (topic + "-typo")]
+
+
+def test_what_the_credentials_may_not_read_is_a_problem_not_a_crash(network, tmp_path):
+    iam = boto3.client("iam", region_name=REGION)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}
+    arn = iam.create_role(RoleName="narrow", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="narrow", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "rds:DescribeDBSubnetGroups", "Resource": "*"}]}))
+    creds = boto3.client("sts", region_name=REGION).assume_role(RoleArn=arn, RoleSessionName="tests")["Credentials"]
+    options = {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"], "session_token": creds["SessionToken"]}
+    result = check(tmp_path, db_subnet_group_name="aurora-nonprod", secret_ids=["aurora-restore/dev/master-credentials"],
+                   kms_key_id="alias/aurora-restore", **options)
+    assert result.get("failed") is not True, result.get("msg")
+    assert [problem.split(":")[0] for problem in result["problems"]] == [
+        "kms_key_id 'alias/aurora-restore' in region us-east-1", "secret 'aurora-restore/dev/master-credentials' in region us-east-1"]
+    assert all("the credentials may not read it, or it does not exist (AccessDeniedException" in problem for problem in result["problems"])

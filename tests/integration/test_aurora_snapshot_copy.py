@@ -31,8 +31,16 @@ def rds(region=SOURCE_REGION, credentials=None):
     return boto3.client("rds", region_name=region, **(credentials or {}))
 
 
-def kms_key(region, credentials=None, alias=None):
-    key = boto3.client("kms", region_name=region, **(credentials or {})).create_key(Description="aurora restore copies")["KeyMetadata"]
+def kms_key(region, credentials=None, alias=None, users=()):
+    """A customer managed key; `users`: accounts its key policy lets use it (what sharing an encrypted snapshot needs)."""
+    options = {}
+    if users:
+        owner = boto3.client("sts", region_name=region, **(credentials or {})).get_caller_identity()["Account"]
+        options["Policy"] = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % owner}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::%s:root" % user for user in users]},
+             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncrypt*"], "Resource": "*"}]})
+    key = boto3.client("kms", region_name=region, **(credentials or {})).create_key(Description="aurora restore copies", **options)["KeyMetadata"]
     if alias:
         boto3.client("kms", region_name=region, **(credentials or {})).create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
     return key["Arn"]
@@ -63,7 +71,7 @@ def seeded(aws_env):
 
 def account_b():
     sts = boto3.client("sts", region_name=SOURCE_REGION)
-    creds = sts.assume_role(RoleArn="arn:aws:iam::%s:role/restore" % ACCOUNT_B, RoleSessionName="tests")["Credentials"]
+    creds = sts.assume_role(RoleArn="arn:aws:iam::%s:role/OrganizationAccountAccessRole" % ACCOUNT_B, RoleSessionName="tests")["Credentials"]
     return {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"], "aws_session_token": creds["SessionToken"]}
 
 
@@ -198,8 +206,9 @@ def test_check_mode_returns_the_plan_and_copies_nothing(seeded, tmp_path):
 # ---- cross-account ----------------------------------------------------------------------------------------
 def test_share_then_copy_across_accounts_and_regions(seeded, aws_env, tmp_path):
     """Account A shares its newest automated snapshot (re-encrypted manual copy first); account B copies it to
-    us-west-2 in two steps (in-region into B, then cross-region)."""
-    share_key = kms_key(SOURCE_REGION, alias="alias/aurora-share")
+    us-west-2 in one step, as the current API allows, or in two (in-region into B, then cross-region) where AWS
+    refuses the one step, as it did before October 2025."""
+    share_key = kms_key(SOURCE_REGION, alias="alias/aurora-share", users=(ACCOUNT_B,))
     shared = one(tmp_path, state="shared", region=SOURCE_REGION, source_cluster_identifier="production", source_snapshot_type="automated",
                  share_with_account_ids=[ACCOUNT_B], share_kms_key_id="alias/aurora-share")
     assert shared["changed"] and shared["shared_added"] == [ACCOUNT_B] and shared["shared_with"] == [ACCOUNT_B], json.dumps(shared, default=str)[:3000]
@@ -214,18 +223,29 @@ def test_share_then_copy_across_accounts_and_regions(seeded, aws_env, tmp_path):
     env_b = as_env(b)
     listed = one(tmp_path, extra_env=env_b, region=SOURCE_REGION, source_snapshot_type="shared", source_cluster_identifier="production")
     assert listed["source_snapshot"]["arn"] == shared["snapshot"]["arn"] and listed["source_snapshot"]["type"] == "shared"
+    single = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"], kms_key_id=b_west_key)
+    assert single["changed"] and single["copy_path"] == "single-step" and "intermediate_snapshot" not in single, single.get("msg")
+    assert single["snapshot"]["arn"].startswith("arn:aws:rds:us-west-2:%s:cluster-snapshot:dbops-" % ACCOUNT_B)
+    rds(TARGET_REGION, b).delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=single["snapshot"]["identifier"])
+
+    aws_env.set_settings(cross_account_region_copy="two-step")  # AWS's rule before October 2025
     missing_key = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"], kms_key_id=b_west_key)
-    expected = "source snapshot %r is in account 123456789012 and region us-east-1: Aurora copies a shared snapshot only" % shared["snapshot"]["arn"]
-    assert missing_key["msg"].startswith(expected)
+    expected = ("source snapshot %r is in account 123456789012 and region us-east-1 and AWS refused to copy it in one step: the in-region "
+                "copy made first needs intermediate_kms_key_id" % shared["snapshot"]["arn"])
+    assert missing_key["msg"].startswith(expected), missing_key["msg"]
     copied = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"],
                  kms_key_id=b_west_key, intermediate_kms_key_id=b_east_key)
-    assert copied["changed"], copied.get("msg")
+    assert copied["changed"] and copied["copy_path"] == "two-step", copied.get("msg")
+    assert copied["single_step_refused"] == "DBClusterSnapshotNotFoundFault"
     assert copied["intermediate_snapshot"]["region"] == SOURCE_REGION and copied["intermediate_snapshot"]["kms_key_id"] == b_east_key
-    assert copied["snapshot"]["arn"].startswith("arn:aws:rds:us-west-2:%s:cluster-snapshot:dbops-" % ACCOUNT_B)
+    assert copied["snapshot"]["identifier"] == single["snapshot"]["identifier"]  # the same name whichever way it was made
     assert copied["snapshot"]["kms_key_id"] == b_west_key and copied["snapshot"]["status"] == "available"
     rerun = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"],
                 kms_key_id=b_west_key, intermediate_kms_key_id=b_east_key)
     assert rerun["changed"] is False
+    forced = one(tmp_path, extra_env=env_b, region=TARGET_REGION, source_snapshot_identifier=shared["snapshot"]["arn"],
+                 kms_key_id=b_west_key, cross_account_copy="single_step", target_snapshot_identifier="forced-single")
+    assert forced.get("failed") and "DBClusterSnapshotNotFoundFault" in forced["msg"]
 
 
 def test_default_key_snapshots_are_not_shared_without_a_customer_key(aws_env, tmp_path):
@@ -316,3 +336,70 @@ def test_bad_input_gives_one_line_and_changes_nothing(seeded, tmp_path, options,
     result = one(tmp_path, **options)
     assert result["failed"] and result["msg"] == message
     assert rds(TARGET_REGION).describe_db_cluster_snapshots()["DBClusterSnapshots"] == []
+
+
+# ---- what AWS refuses in a copy (issue 11) ----------------------------------------------------------------
+def test_source_tags_aws_refuses_are_left_out_and_reported(seeded, aws_env, tmp_path):
+    many = [{"Key": "team-%02d" % index, "Value": "v"} for index in range(48)]
+    take_snapshot("tagged", tags=many)
+    arn = rds().describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="tagged")["DBClusterSnapshots"][0]["DBClusterSnapshotArn"]
+    aws_env.stamp_tags(arn, {"aws:cloudformation:stack-name": "production", "aws:backup:source-resource": "x"})
+    copied = one(tmp_path, region=TARGET_REGION, source_snapshot_identifier=arn, kms_key_id=kms_key(TARGET_REGION), tags={"env": "dev"},
+                 operation_id="op-1")
+    assert copied["changed"], copied.get("msg")
+    dropped = copied["dropped_tags"]
+    assert dropped["reserved_prefix"] == ["aws:backup:source-resource", "aws:cloudformation:stack-name"]
+    assert len(dropped["over_limit"]) == 48 + 1 + 4 - 50  # the user's tag and the markers fit; the last source tags do not
+    tags = copied["snapshot"]["tags"]
+    assert len(tags) == 50 and tags["env"] == "dev" and tags["dbops:aurora_restore:created-by"] == "dbops.aurora_restore"
+    assert not [key for key in tags if key.startswith("aws:")]
+
+
+def test_an_unencrypted_source_is_copied_unencrypted_and_encrypted_at_restore(aws_env, tmp_path):
+    aws_env.set_durations(copy=0.5)
+    client = rds()
+    client.create_db_cluster(DBClusterIdentifier="plain", Engine="aurora-postgresql", EngineVersion="15.4",
+                             MasterUsername="postgres", MasterUserPassword="Plain-master-1")
+    for dummy in range(100):
+        if client.describe_db_clusters(DBClusterIdentifier="plain")["DBClusters"][0]["Status"] == "available":
+            break
+        time.sleep(0.2)
+    take_snapshot("plain-snap", cluster="plain")
+    key = kms_key(TARGET_REGION)
+    copied = one(tmp_path, region=TARGET_REGION, source_region=SOURCE_REGION, source_snapshot_identifier="plain-snap", kms_key_id=key)
+    assert copied["changed"] and copied["encrypt_at_restore"] is True, copied.get("msg")
+    assert copied["snapshot"]["encrypted"] is False
+    same_region = one(tmp_path, region=SOURCE_REGION, source_snapshot_identifier="plain-snap", kms_key_id=kms_key(SOURCE_REGION))
+    assert same_region["copy_needed"] is False and same_region["encrypt_at_restore"] is True  # nothing to copy: the key is for the restore
+
+
+def test_an_automated_snapshot_is_found_by_its_identifier(seeded, tmp_path):
+    [automated] = rds().describe_db_cluster_snapshots(SnapshotType="automated")["DBClusterSnapshots"]
+    found = one(tmp_path, region=SOURCE_REGION, source_snapshot_identifier=automated["DBClusterSnapshotIdentifier"], check=True)
+    assert found["source_snapshot"]["type"] == "automated", found.get("msg")
+    by_arn = one(tmp_path, region=SOURCE_REGION, source_snapshot_identifier=automated["DBClusterSnapshotArn"], check=True)
+    assert by_arn["source_snapshot"]["identifier"] == automated["DBClusterSnapshotIdentifier"], by_arn.get("msg")
+
+
+@pytest.mark.parametrize("region, message", [
+    ("cn-north-1", "cannot be copied to cn-north-1 (partition aws-cn): AWS partitions share no resources"),
+    ("us-gov-west-1", "cannot be copied to us-gov-west-1 (partition aws-us-gov): AWS partitions share no resources"),
+])
+def test_copies_across_partitions_are_refused_before_any_call(seeded, aws_env, tmp_path, region, message):
+    aws_env.clear_counts()
+    refused = one(tmp_path, region=region, source_region=SOURCE_REGION, source_snapshot_identifier=seeded["snapshot_id"], kms_key_id="alias/x")
+    assert message in refused["msg"], refused["msg"]
+    assert "CopyDBClusterSnapshot" not in aws_env.counts()["services"].get("rds", {})
+
+
+def test_final_snapshot_retention_keeps_the_newest_of_each_target_and_never_a_copy(seeded, tmp_path):
+    client = rds()
+    for name, target in (("dev-final-1", "dev"), ("dev-final-2", "dev"), ("dev-final-3", "dev"), ("stg-final-1", "stg")):
+        take_snapshot(name, tags=[{"Key": "dbops:aurora_restore:created-by", "Value": "dbops.aurora_restore"},
+                                  {"Key": "dbops:aurora_restore:final-snapshot-of", "Value": target}])
+    copies = one(tmp_path, region=SOURCE_REGION, state="absent", keep_newest=0)
+    assert copies["deleted"] == [], "copy retention must not delete final snapshots"
+    finals = one(tmp_path, region=SOURCE_REGION, state="absent", keep_newest=1, final_snapshots_of="dev")
+    assert sorted(item["identifier"] for item in finals["deleted"]) == ["dev-final-1", "dev-final-2"]
+    left = {item["DBClusterSnapshotIdentifier"] for item in client.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]}
+    assert {"dev-final-3", "stg-final-1", "production-seed"} <= left

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import boto3
 
+from helpers import operator_role
 from helpers.ansible_run import REPO_ROOT
 from helpers.ansible_run import run_playbook
 
@@ -27,7 +28,7 @@ all:
           bootstrap_subscriptions: [{protocol: email, endpoint: dba@example.com}]
         staging-account-us-west-2:
           bootstrap_region: us-west-2
-          bootstrap_assume_role_arn: arn:aws:iam::%(other)s:role/bootstrap
+          bootstrap_assume_role_arn: arn:aws:iam::%(other)s:role/OrganizationAccountAccessRole
           bootstrap_target_clusters: [{cluster_id: staging-app-cluster}]
           bootstrap_source_account_ids: ["%(main)s"]
       vars:
@@ -48,7 +49,7 @@ ONE_HOST_VARS = {
 def session(account=MAIN_ACCOUNT, region="us-west-2"):
     if account == MAIN_ACCOUNT:
         return boto3.Session(region_name=region)
-    creds = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::%s:role/bootstrap" % account, RoleSessionName="test")["Credentials"]
+    creds = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::%s:role/OrganizationAccountAccessRole" % account, RoleSessionName="test")["Credentials"]
     return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                          aws_session_token=creds["SessionToken"], region_name=region)
 
@@ -156,7 +157,9 @@ def assert_operator_policy(aws, account, cluster_ids):
             if "rds:DeleteDBClusterSnapshot" in actions:
                 assert statement["Condition"]["StringEquals"]["aws:ResourceTag/dbops:aurora_restore:created-by"] == "dbops.aurora_restore"
     assert target_arns == {"arn:aws:rds:us-west-2:%s:%s:%s%s" % (account, kind, cluster, suffix)
-                           for cluster in cluster_ids for kind in ("cluster", "db") for suffix in ("", "-*")}
+                           for cluster in cluster_ids for kind in ("cluster", "db") for suffix in ("", "-*")} | {
+        "arn:aws:rds:us-west-2:%s:cluster-snapshot:%s-final-*" % (account, cluster) for cluster in cluster_ids}
+    return policy
     by_sid = {statement["Sid"]: statement for statement in statements}
     assert by_sid["AuditTables"]["Resource"] == ["arn:aws:dynamodb:us-west-2:%s:table/aurora-restore-state" % account,
                                                  "arn:aws:dynamodb:us-west-2:%s:table/aurora-restore-audit" % account]
@@ -189,7 +192,13 @@ def test_bootstrap_two_accounts_then_rerun_changes_nothing(aws_env, tmp_path):
         key_arn = assert_key(aws, account, grantees)
         topic_arn = assert_topic(aws, key_arn, subscriptions)
         generated += assert_secrets(aws, key_arn)
-        assert_operator_policy(aws, account, clusters)
+        policy = assert_operator_policy(aws, account, clusters)
+        # The tests that build their world with boto3 render the same document (helpers/operator_role.py).
+        assert policy == operator_role.render_policy(
+            account, bootstrap_iam_region="us-west-2", bootstrap_iam_source_account_ids=[] if account == MAIN_ACCOUNT else [MAIN_ACCOUNT],
+            bootstrap_iam_target_clusters=[{"cluster_id": cluster, "region": "us-west-2"} for cluster in clusters],
+            bootstrap_iam_secret_names=["aurora-restore/%s/%s" % (env, kind) for env in ("dev", "staging")
+                                        for kind in ("master-credentials", "app-credentials")])
         assert_alarms(aws, topic_arn)
     # Nothing of this lands in the main account's default region.
     assert boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"] == []

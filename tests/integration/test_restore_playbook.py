@@ -7,6 +7,7 @@ import boto3
 import psycopg2
 import pytest
 
+from helpers import operator_role
 from helpers import pipeline_world
 from helpers.ansible_run import REPO_ROOT
 from helpers.ansible_run import run_playbook
@@ -70,15 +71,16 @@ def operations(account):
 def test_dev_replace_and_staging_swap_in_parallel(world, aws_env, tmp_path):
     """Both strategies, both accounts, one run: rows readable as the app user, masked; notifications complete
     and free of passwords; one copy per account; no temporary or retired cluster left. The copy outlasts the
-    progress interval, so its wait goes in slices that report status and percent."""
+    progress interval, so its wait goes in slices that report status and percent. Both targets run as their
+    account's operator role, with IAM enforced."""
     aws_env.set_durations(copy=5.0)
-    # A refresh margin longer than the session: staging's assumed roles are renewed before every step and slice.
+    # A refresh margin longer than the session: the assumed roles are renewed before every step and slice.
     run = restore(tmp_path, extra_vars={"restore_progress_interval": 2, "restore_credentials_refresh_seconds": 100000})
     assert run.rc == 0, run.output[-3000:]
-    assumed = [result for name, result in run.tasks("staging-app")
-               if name.endswith("Assume the target account's role") and not result.get("skipped")]
-    assert len(assumed) > len(["preflight", "select_snapshot", "share_snapshot", "copy_snapshot", "restore_cluster"]), len(assumed)
-    assert not [name for name, result in run.tasks("dev-app") if name.endswith("Assume the target account's role") and not result.get("skipped")]
+    for host in ("dev-app", "staging-app"):
+        assumed = [result for name, result in run.tasks(host)
+                   if name.endswith("Assume the target account's role") and not result.get("skipped")]
+        assert len(assumed) > len(["preflight", "select_snapshot", "copy_snapshot", "restore_cluster"]), (host, len(assumed))
     assert "dev-app: snapshot copy copying" in run.output
     dev_operation = operations(pipeline_world.ACCOUNT_A)[0]["operation_id"]["S"]
     events = boto3.client("dynamodb", region_name=TARGET_REGION).query(
@@ -105,6 +107,63 @@ def test_dev_replace_and_staging_swap_in_parallel(world, aws_env, tmp_path):
         assert message["MessageAttributes"]["status"]["Value"] == "SUCCEEDED"
         for password in pipeline_world.PASSWORDS[environment]:
             assert password not in message["Message"] and password not in run.output
+
+    # The next night: the targets were stopped overnight (dev clusters are), production has a newer snapshot. Each
+    # stopped target is started before it is replaced or swapped (AWS refuses to change a stopped cluster), leaves a
+    # final snapshot, the older copies are pruned, and the targets are stopped again at the end.
+    source = boto3.client("rds", region_name=pipeline_world.SOURCE_REGION)
+    source.create_db_cluster_snapshot(DBClusterIdentifier="production", DBClusterSnapshotIdentifier="production-nightly")
+    wait_for(lambda: source.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="production-nightly")
+             ["DBClusterSnapshots"][0]["Status"] == "available")
+    for account, target in ((pipeline_world.ACCOUNT_A, "dev-app"), (pipeline_world.ACCOUNT_B, "staging-app")):
+        rds(account).stop_db_cluster(DBClusterIdentifier=target)
+    for account, target in ((pipeline_world.ACCOUNT_A, "dev-app"), (pipeline_world.ACCOUNT_B, "staging-app")):
+        wait_for(lambda: rds(account).describe_db_clusters(DBClusterIdentifier=target)["DBClusters"][0]["Status"] == "stopped")
+    nightly = restore(tmp_path, extra_vars={"restore_final_snapshot": True, "restore_stop_after_refresh": True,
+                                            "restore_archive_keep_newest": 1, "restore_final_snapshot_retention": 1})
+    assert nightly.rc == 0, nightly.output[-3000:]
+    for account, target in ((pipeline_world.ACCOUNT_A, "dev-app"), (pipeline_world.ACCOUNT_B, "staging-app")):
+        assert clusters(account) == [target]
+        assert rds(account).describe_db_clusters(DBClusterIdentifier=target)["DBClusters"][0]["Status"] == "stopped"
+        finals = [snapshot for snapshot in rds(account).describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+                  if snapshot["DBClusterSnapshotIdentifier"].startswith(target + "-final-")]
+        assert len(finals) == 1 and {"Key": "dbops:aurora_restore:final-snapshot-of", "Value": target} in finals[0]["TagList"]
+        assert len([name for name in copies(account) if name.startswith("dbops-")]) == 1  # the older copy was pruned
+    assert_operator_policies_are_used(aws_env)
+
+
+# Statements or actions the two nights above do not need, each for a reason; any other unused grant fails the test,
+# so the operator policy stays as narrow as the pipeline.
+UNUSED_BY_DESIGN = {
+    "AuditTables dynamodb:Query": "restore_audit action=get with events (the runbook's audit trail)",
+    "AuditTables dynamodb:Scan": "restore_audit action=list",
+    "AuditTables dynamodb:ConditionCheckItem": "a lock taken over after its lease ended",
+    "DescribeAndList ec2:DescribeSecurityGroups": "the test world names no security group",
+    "DescribeAndList rds:DescribeDBSubnetGroups": "the test world names no subnet group",
+    "DescribeAndList rds:DescribeDBClusterParameterGroups": "the test world names no parameter group",
+    "DescribeAndList rds:DescribeDBParameterGroups": "the same",
+    "RestoreInputs rds:CreateDBInstance": "instances that name a parameter group of their own",
+    "DescribeAndList kms:ListAliases": "whether another account's snapshot is under its aws/rds key (the emulator cannot "
+                                       "describe another account's key, so the call after DescribeKey is not reached)",
+    "KmsKeyByAlias kms:Decrypt": "secrets and the topic under the bootstrap's key (the test world's use AWS managed keys)",
+    "KmsKeyByAlias kms:GenerateDataKey*": "the same, for publishing to the encrypted topic",
+    "SourceKmsKeyByAlias1 kms:Decrypt": "reading what the source key encrypts; RDS itself goes through the grant",
+    "SourceKmsKeyByAlias1 kms:GenerateDataKey*": "the same",
+    "DescribeAndList rds:DescribeDBClusterSnapshotAttributes": "sharing, when this account is the source of another's restore",
+    "SnapshotCopyAndShare rds:ModifyDBClusterSnapshotAttribute": "the same (account B is never a source here)",
+}
+
+
+def assert_operator_policies_are_used(emulator):
+    usage = emulator.iam_usage()
+    for account in (pipeline_world.ACCOUNT_A, pipeline_world.ACCOUNT_B):
+        role = operator_role.operator_role_arn(account)
+        policy = pipeline_world.session(account).client("iam").get_role_policy(
+            RoleName=operator_role.ROLE_NAME, PolicyName=operator_role.ROLE_NAME)["PolicyDocument"]
+        granted = {"%s %s" % (statement["Sid"], action) for statement in policy["Statement"]
+                   for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])}
+        unused = sorted(granted - set(usage.get(role, {})) - set(UNUSED_BY_DESIGN))
+        assert unused == [], "%s grants what no run used: %s" % (role, unused)
 
 
 def test_a_failure_at_each_step_then_resumes_to_success(world, aws_env, tmp_path):
@@ -187,9 +246,14 @@ def test_preflight_names_every_bad_reference_before_any_copy(world, tmp_path):
         "restore_db_subnet_group": "aurora-nonprd", "restore_security_group_ids": ["sg-0000000000000dead"],
         "restore_master_secret_id": "aurora-restore/dev/master-credentals"})
     assert run.rc != 0
+    # The operator may read only its environment's secrets: a misspelt one is refused, not found, as on AWS.
     expected = ("dev-app: db_subnet_group_name 'aurora-nonprd' does not exist in region us-west-2; "
                 "vpc_security_group_ids: security group 'sg-0000000000000dead' does not exist in region us-west-2; "
-                "secret 'aurora-restore/dev/master-credentals' does not exist in region us-west-2")
+                "secret 'aurora-restore/dev/master-credentals' in region us-west-2: the credentials may not read it, or it "
+                "does not exist (AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/aurora-restore-operator/"
+                "aurora-restore-dev-app is not authorized to perform: secretsmanager:DescribeSecret on resource: "
+                "arn:aws:secretsmanager:us-west-2:123456789012:secret:aurora-restore/dev/master-credentals because no "
+                "identity-based policy allows the secretsmanager:DescribeSecret action)")
     assert expected in run.output
     [operation] = operations(pipeline_world.ACCOUNT_A)
     assert operation["status"]["S"] == "FAILED" and operation["error"]["S"] == "preflight failed: " + expected

@@ -252,6 +252,10 @@ class Emulator:
     def set_durations(self, **seconds: float) -> dict:
         return self.admin("POST", "durations", seconds)
 
+    def iam_usage(self) -> dict:
+        """{role ARN: {"<statement Sid> <action pattern>": requests it allowed}} since the last reset."""
+        return self.admin("GET", "iam/usage")
+
     def stamp_tags(self, arn: str, tags: dict) -> dict:
         """Put tags on an RDS resource that the API itself refuses (aws:*): what CloudFormation or Backup stamp."""
         return self.admin("POST", "system-tags", {"arn": arn, "tags": tags})

@@ -162,6 +162,25 @@ def _names_caller_exactly(statement: dict, principal: Principal) -> bool:
 class Authorizer:
     def __init__(self):
         self.denied = 0
+        # role ARN -> {"<Sid> <action pattern>": times it granted a request}: which parts of a policy were used
+        # (like IAM's last-accessed information), so a test can find permissions nothing needs.
+        self.usage: dict[str, dict[str, int]] = {}
+
+    def reset(self) -> None:
+        self.denied = 0
+        self.usage.clear()
+
+    def usage_of(self, role_arn: str | None = None) -> dict:
+        if role_arn:
+            return dict(self.usage.get(role_arn, {}))
+        return {arn: dict(used) for arn, used in self.usage.items()}
+
+    def _record(self, principal: Principal, grants) -> None:
+        if principal.role_arn:
+            used = self.usage.setdefault(principal.role_arn, {})
+            for sid, pattern in grants:
+                key = f"{sid} {pattern}"
+                used[key] = used.get(key, 0) + 1
 
     def authorize(self, service: str, action: str, region: str, access_key: str, params: dict) -> None:
         """Raise Denial when AWS would refuse the request; return when it would let it through."""
@@ -182,9 +201,10 @@ class Authorizer:
             return
         checks = checks_for(request)
         for check in checks:
-            decision = iam_policy.decide(principal.documents, check)
+            decision, grants = iam_policy.decide_with_grants(principal.documents, check)
             if decision != ALLOW and not self._same_account_resource_policy_allows(principal, request, check):
                 self._deny(service, principal, check, decision)
+            self._record(principal, grants)
         self._check_cross_account_keys(principal, request, checks)
 
     def _deny(self, service: str, principal: Principal, check: Check, decision: str, policy_type="identity-based"):
@@ -254,9 +274,10 @@ class Authorizer:
         same_account = parts[4] == caller.account
         if not caller.is_root and not (same_account and trusted_exactly):
             # The trust policy delegates to the caller's account: its identity policies must allow sts:AssumeRole.
-            decision = iam_policy.decide(caller.documents, check)
+            decision, grants = iam_policy.decide_with_grants(caller.documents, check)
             if decision != ALLOW:
                 self._deny("sts", caller, check, decision)
+            self._record(caller, grants)
         duration = int(request.get("DurationSeconds") or 3600)
         maximum = int(getattr(role, "max_session_duration", None) or 3600)
         if caller.kind == "role" and duration > ROLE_CHAINING_MAX_SECONDS:

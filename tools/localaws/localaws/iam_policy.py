@@ -231,18 +231,25 @@ def decide(documents, check: Check, principal_matches=None) -> str:
     `principal_matches(principal_element) -> bool`, given for resource policies (trust and key policies),
     restricts statements to those whose Principal names the caller.
     """
-    allowed = False
+    return decide_with_grants(documents, check, principal_matches)[0]
+
+
+def decide_with_grants(documents, check: Check, principal_matches=None) -> tuple[str, list[tuple[str, str]]]:
+    """The decision, and for an allow the (statement Sid, Action pattern) pairs that granted it (usage accounting)."""
+    grants = []
     for document in documents:
-        for statement in statements_of(document):
+        for index, statement in enumerate(statements_of(document)):
             if principal_matches is not None and not principal_matches(statement):
                 continue
             if not statement_applies(statement, check):
                 continue
             if statement.get("Effect") == "Deny":
-                return EXPLICIT_DENY
+                return EXPLICIT_DENY, []
             if statement.get("Effect") == "Allow":
-                allowed = True
-    return ALLOW if allowed else IMPLICIT_DENY
+                sid = statement.get("Sid") or f"statement-{index}"
+                patterns = [pattern for pattern in _as_list(statement.get("Action")) if action_matches(pattern, check.action)]
+                grants += [(sid, pattern) for pattern in patterns or ["NotAction"]]
+    return (ALLOW if grants else IMPLICIT_DENY), grants
 
 
 def principal_values(statement: dict) -> tuple[list[str], list[str]]:

@@ -99,9 +99,33 @@ def load_sample_data(host: str, port: int, password: str) -> None:
     conn.close()
 
 
-def seed(env: dict[str, str], wait: bool = True) -> dict:
-    """Create KMS key, secret, cluster + writer, load data, snapshot it.  Returns the ids (JSON-able)."""
+SOURCE_ACCOUNT = "123456789012"
+
+
+def key_policy(owner: str, users) -> dict:
+    statements = [{"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{owner}:root"},
+                   "Action": "kms:*", "Resource": "*"}]
+    if users:
+        principals = [f"arn:aws:iam::{account}:root" for account in users]
+        statements += [
+            {"Sid": "TargetAccountsUse", "Effect": "Allow", "Principal": {"AWS": principals},
+             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey*"], "Resource": "*"},
+            {"Sid": "TargetAccountsGrants", "Effect": "Allow", "Principal": {"AWS": principals},
+             "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "Resource": "*",
+             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def seed(env: dict[str, str], wait: bool = True, key_users=None) -> dict:
+    """Create KMS key, secret, cluster + writer, load data, snapshot it.  Returns the ids (JSON-able).
+
+    `key_users`: accounts the key policy lets use the key (default: the emulator's member accounts)."""
     import json
+    import os
+
+    if key_users is None:
+        key_users = [item.strip() for item in os.environ.get("LOCALAWS_MEMBER_ACCOUNTS", "210987654321").split(",")
+                     if item.strip()]
 
     import boto3
 
@@ -109,7 +133,10 @@ def seed(env: dict[str, str], wait: bool = True) -> dict:
                                     aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name=SOURCE_REGION)
     url = env["AWS_ENDPOINT_URL"]
     kms, rds, sm = (session.client(name, endpoint_url=url) for name in ("kms", "rds", "secretsmanager"))
-    key = kms.create_key(Description="production Aurora storage key")["KeyMetadata"]
+    # Production's key lets the organization's non-production accounts use it, as sharing an encrypted snapshot needs
+    # (docs/cross-account.md, step 2): the key policy names them beside the account itself.
+    key = kms.create_key(Description="production Aurora storage key",
+                         Policy=json.dumps(key_policy(SOURCE_ACCOUNT, key_users)))["KeyMetadata"]
     kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key["KeyId"])
     secret = sm.create_secret(Name=SECRET_NAME, SecretString=json.dumps(
         {"username": MASTER_USERNAME, "password": MASTER_PASSWORD}))

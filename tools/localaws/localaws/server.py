@@ -96,6 +96,7 @@ class Runtime:
             self.data.wipe()
             moto_api_backend.reset()
             ensure_member_accounts()
+            self.iam.reset()
             self.reset_knobs()
             self.counts.clear()
 
@@ -335,6 +336,9 @@ class LocalAwsApp:
             with rt.lock:
                 rt.clock.tick()
                 return rt.state_summary()
+        if name == "iam/usage" and method == "GET":
+            with rt.lock:
+                return rt.iam.usage_of()
         if name == "settings" and method == "GET":
             return dict(rt.settings)
         if name == "settings" and method in ("POST", "PUT"):

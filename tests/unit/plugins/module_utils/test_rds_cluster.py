@@ -179,23 +179,59 @@ def test_swap_full_plan():
         ("create_instances", "staging-restoring"), ("wait_instances_available", "staging-restoring"),
         ("reset_master_password", "staging-restoring"), ("mark_ready", "staging-restoring"),
         ("tag_retired", "staging"), ("rename", "staging"), ("rename", "staging-restoring"),
-        ("delete_instances", "staging-retired"), ("delete_cluster", "staging-retired")]
+        ("refresh_certificate", "staging"), ("delete_instances", "staging-retired"), ("delete_cluster", "staging-retired")]
     assert steps[7]["new_identifier"] == "staging-retired" and steps[7]["downtime"] == "start"
-    assert steps[8]["new_identifier"] == "staging" and steps[8]["downtime"] == "end"
+    assert steps[8]["new_identifier"] == "staging" and steps[8]["downtime"] is None
+    assert steps[9]["downtime"] == "end"  # the downtime lasts until the restart that renews the certificate
     assert steps[-1]["final_snapshot_identifier"] == "f"
+
+
+def test_swap_without_certificate_refresh_ends_downtime_at_the_rename():
+    state = {"staging": entry("staging"), "staging-restoring": None, "staging-retired": None}
+    steps = rc.plan(ctx(strategy="swap", refresh_certificate=False), state, set())
+    assert "refresh_certificate" not in [s["action"] for s in steps]
+    assert [s["downtime"] for s in steps if s["action"] == "rename"] == ["start", "end"]
+
+
+def test_swap_resumed_after_the_renames_still_renews_the_certificate():
+    target = entry("staging", tags=ours(**{rc.CERTIFICATE_KEY: "staging-restoring"}))
+    steps = rc.plan(ctx(strategy="swap"), {"staging": target, "staging-restoring": None, "staging-retired": None}, set())
+    assert actions(steps) == [("refresh_certificate", "staging")]
+    renewed = entry("staging", tags=ours(**{rc.CERTIFICATE_KEY: "staging"}))
+    assert rc.plan(ctx(strategy="swap"), {"staging": renewed, "staging-restoring": None, "staging-retired": None}, set()) == []
+
+
+@pytest.mark.parametrize("status, first", [("stopped", ["start_cluster"]), ("stopping", ["start_cluster"])])
+def test_a_stopped_target_is_started_before_it_is_replaced(status, first):
+    target = entry("staging", status=status, instance_status="stopped")
+    steps = rc.plan(ctx(), {"staging": target}, set())
+    assert [s["action"] for s in steps][:3] == first + ["delete_instances", "delete_cluster"]
+
+
+def test_a_stopped_target_is_started_before_the_swap_renames_it():
+    state = {"staging": entry("staging", status="stopped", instance_status="stopped"), "staging-restoring": None,
+             "staging-retired": None}
+    steps = [s["action"] for s in rc.plan(ctx(strategy="swap"), state, set())]
+    assert steps.index("start_cluster") < steps.index("tag_retired") < steps.index("rename")
+
+
+def test_a_ready_target_someone_stopped_stays_stopped():
+    target = entry("staging", status="stopped", tags=ours(**{rc.CERTIFICATE_KEY: "staging"}), instance_status="stopped")
+    assert rc.plan(ctx(), {"staging": target}, set()) == []
 
 
 def test_swap_first_restore_only_renames():
     steps = rc.plan(ctx(strategy="swap"), {"staging": None, "staging-restoring": entry("staging-restoring", tags=ours()), "staging-retired": None},
                     set())
-    assert actions(steps) == [("rename", "staging-restoring")]
+    assert actions(steps) == [("rename", "staging-restoring"), ("refresh_certificate", "staging")]
 
 
 def test_swap_crash_between_renames():
     retired = entry("staging-retired", tags={rc.RETIRED_FROM_KEY: "staging"})
     steps = rc.plan(ctx(strategy="swap"), {"staging": None, "staging-restoring": entry("staging-restoring", tags=ours()),
                                            "staging-retired": retired}, set())
-    assert actions(steps) == [("rename", "staging-restoring"), ("delete_instances", "staging-retired"), ("delete_cluster", "staging-retired")]
+    assert actions(steps) == [("rename", "staging-restoring"), ("refresh_certificate", "staging"),
+                              ("delete_instances", "staging-retired"), ("delete_cluster", "staging-retired")]
 
 
 def test_swap_retired_left_is_deleted():

@@ -98,7 +98,9 @@ def test_sensitive_leaves_are_the_values_under_secret_looking_keys():
 
 
 @pytest.mark.parametrize("password,valid", [("Long-enough-1", True), ("Sh0rt", False), ("has space 123", False),
-                                            ("with/slash-1", False), ("x" * 128, True), ("x" * 129, False)])
+                                            ("with/slash-1", False), ("with'quote-1", False), ('with"quote-1', False),
+                                            ("at@sign-123", False), ("tab\there-123", False), ("caf\u00e9-pass-1", False),
+                                            ("x" * 41, True), ("x" * 42, False), ("Mixed;Chars#1$%^&*()", True)])
 def test_master_password_rules(password, valid):
     problem = master_password_problem(password, "m")
     assert (problem is None) == valid

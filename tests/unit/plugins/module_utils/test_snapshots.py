@@ -83,3 +83,43 @@ def test_default_key_detection():
     assert snap.is_default_key("arn:aws:kms:us-east-1:111111111111:alias/aws/rds")
     assert not snap.is_default_key("arn:aws:kms:us-east-1:111111111111:key/abc")
     assert not snap.is_default_key(None)
+
+
+@pytest.mark.parametrize("identifier, automated", [
+    ("rds:production-2026-11-22-03-00", True),
+    ("arn:aws:rds:us-east-1:%s:cluster-snapshot:rds:production-2026-11-22-03-00" % ACCOUNT, True),
+    ("production-seed", False),
+    ("arn:aws:rds:us-east-1:%s:cluster-snapshot:dbops-production-seed-abc" % ACCOUNT, False),
+])
+def test_automated_snapshots_are_described_with_their_type(identifier, automated):
+    params = snap.lookup_params(identifier)
+    assert params["DBClusterSnapshotIdentifier"] == identifier
+    assert params.get("SnapshotType") == ("automated" if automated else None)
+
+
+@pytest.mark.parametrize("source, target, refused", [
+    ("us-east-1", "us-west-2", None),
+    ("us-gov-west-1", "us-gov-east-1", None),
+    ("us-east-1", "us-east-1", None),
+    ("us-east-1", "cn-north-1", "partition aws"),
+    ("us-gov-west-1", "us-east-1", "partition aws-us-gov"),
+    ("cn-north-1", "cn-northwest-1", "China regions"),
+])
+def test_copies_aws_cannot_make_are_named(source, target, refused):
+    problem = snap.copy_refusal(source, target)
+    assert (problem is None) == (refused is None)
+    assert refused is None or refused in problem
+
+
+def test_copy_retention_never_deletes_final_snapshots_and_final_retention_only_them():
+    def item(name, hours, tags):
+        return {"DBClusterSnapshotIdentifier": name, "Status": "available", "SnapshotType": "manual", "DBClusterIdentifier": "dev",
+                "SnapshotCreateTime": NOW - datetime.timedelta(hours=hours),
+                "TagList": [{"Key": k, "Value": v} for k, v in dict(tags, **{markers.CREATED_BY_KEY: markers.CREATED_BY_VALUE}).items()]}
+    finals = [item("dev-final-%d" % n, n, {markers.FINAL_SNAPSHOT_OF_KEY: "dev"}) for n in range(1, 4)]
+    others = [item("stg-final-1", 1, {markers.FINAL_SNAPSHOT_OF_KEY: "stg"})]
+    copies = [item("dbops-copy-%d" % n, n, {markers.SOURCE_CLUSTER_KEY: "production"}) for n in range(1, 4)]
+    deleted, kept = snap.retention_plan(finals + others + copies, NOW, keep_newest=1)
+    assert [s["DBClusterSnapshotIdentifier"] for s in deleted] == ["dbops-copy-2", "dbops-copy-3"]
+    deleted, kept = snap.retention_plan(finals + others + copies, NOW, keep_newest=1, final_snapshots_of="dev")
+    assert [s["DBClusterSnapshotIdentifier"] for s in deleted] == ["dev-final-2", "dev-final-3"]

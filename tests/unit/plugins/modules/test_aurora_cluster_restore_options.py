@@ -32,7 +32,12 @@ def test_cluster_arn_in_region():
      "refusing to restore 'arn:aws:rds:us-east-1:123456789012:cluster:staging': the cluster ARN is in account '123456789012', "
      "not expected_account_id '111122223333'"),
     ({"cluster_identifier": "staging_db"}, "cluster_identifier 'staging_db' is not a valid RDS identifier"),
-    ({"cluster_identifier": "a" * 60}, "temporary identifier (cluster_identifier + temporary_identifier_suffix)"),
+    ({"temporary_identifier_suffix": "-" + "t" * 60}, "temporary_identifier_suffix / retired_identifier_suffix: suffix"),
+    ({"tags": {"aws:cloudformation:stack-name": "prod"}}, "tags: key 'aws:cloudformation:stack-name' starts with a prefix AWS reserves"),
+    ({"tags": {"k%d" % n: "v" for n in range(42)}}, "tags: 42 tags leave no room for the collection's 9 markers"),
+    ({"backup_retention_period": 36}, "backup_retention_period must be 1-35 days, got 36"),
+    ({"serverless_v2_scaling": {"min_capacity": 0.5, "max_capacity": 0.5}, "instances": {"count": 1, "instance_class": "db.serverless"}},
+     "max_capacity >= 1"),
     ({"temporary_identifier_suffix": "-x", "retired_identifier_suffix": "-x"}, "temporary_identifier_suffix and retired_identifier_suffix must differ"),
     ({"retired_identifier_suffix": "--old"}, "retired identifier (cluster_identifier + retired_identifier_suffix) 'staging--old' is not a valid"),
     ({"instances": {"count": 0, "instance_class": "db.r6g.large"}}, "instances.count must be between 1 (the writer) and 16, got 0"),
