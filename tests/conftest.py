@@ -6,3 +6,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 pytest_plugins = ["localaws.pytest_plugin"]
+
+# The longest tests (whole pipeline runs) start first, so xdist's workers do not wait for them at the end.
+HEAVY_FIRST = (
+    "test_restore_playbook.py::test_dev_replace_and_staging_swap_in_parallel",
+    "test_restore_playbook.py::test_a_resume_rechecks_the_copy_and_the_cluster_and_redoes_what_is_gone",
+    "test_restore_playbook.py::test_a_failure_at_each_step_then_resumes_to_success",
+    "test_bootstrap.py::test_bootstrap_two_accounts_then_rerun_changes_nothing",
+    "test_galaxy_build.py::test_restore_runs_from_installed_collection",
+    "test_ansible_runner.py::test_restore_through_ansible_runner",
+    "test_aurora_snapshot_copy.py::test_share_then_copy_across_accounts_and_regions",
+    "test_restore_playbook.py::test_check_mode_changes_nothing",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        for position, name in enumerate(HEAVY_FIRST):
+            if item.nodeid.endswith(name):
+                return position
+        return len(HEAVY_FIRST)
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -3,7 +3,8 @@
 #   1. emulator up (demo durations: copies and restores take tens of seconds, with AWS's statuses)
 #   2. seed: a "production" Aurora cluster in us-east-1 with sample data, and a manual snapshot of it
 #   3. playbooks/bootstrap.yml for each account/region (tables, topic, KMS key, secrets, IAM role, alarm)
-#   4. playbooks/restore.yml: dev (replace, same account) and staging (swap, second account) in parallel
+#   4. playbooks/restore.yml: dev (replace, same account) and staging (swap, second account) in parallel, each as
+#      its account's operator role with the bootstrap's least-privilege policy (the emulator enforces IAM)
 #   5. the restored rows, read as each target's application user, and each run's timeline from the audit table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,10 +29,11 @@ ANSIBLE_DISPLAY_OK_HOSTS=false ansible-playbook -i inventories/local playbooks/b
 ANSIBLE_DISPLAY_OK_HOSTS=false ansible-playbook -i inventories/local playbooks/bootstrap.yml -e bootstrap_hosts=bootstrap \
   --limit account-b-us-east-1 --tags bootstrap_kms
 
-step "Restoring dev (replace) and staging (swap, cross-account) in parallel"
+step "Restoring dev (replace) and staging (swap, cross-account) in parallel, as each account's operator role"
 ANSIBLE_STDOUT_CALLBACK=community.general.unixy ansible-playbook -i inventories/local playbooks/restore.yml
 
+# Read back as each account's operator role: IAM is enforced, as on AWS.
 python tools/demo/report.py --database appdb \
-  --target dev-app,aurora-restore/dev/app-credentials \
-  --target staging-app,aurora-restore/staging/app-credentials,arn:aws:iam::210987654321:role/aurora-restore-operator
+  --target dev-app,aurora-restore/dev/app-credentials,arn:aws:iam::123456789012:role/dbops/aurora-restore-operator \
+  --target staging-app,aurora-restore/staging/app-credentials,arn:aws:iam::210987654321:role/dbops/aurora-restore-operator
 step "Done"

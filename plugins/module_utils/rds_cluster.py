@@ -711,6 +711,13 @@ class Runner:
         if step.get("downtime") == "end" and self.downtime_started is not None:
             self.downtime_seconds = round(self.clock() - self.downtime_started, 2)
 
+    def do_disable_deletion_protection(self, step):
+        ident = step["cluster"]
+        self.wait(observe_cluster_available(self.client, ident), "cluster %r to become available" % ident)
+        aws_call("turning off deletion protection of cluster %r" % ident, self.client.modify_db_cluster,
+                 DBClusterIdentifier=ident, DeletionProtection=False, ApplyImmediately=True)
+        self.wait(observe_cluster_available(self.client, ident), "cluster %r to become available" % ident)
+
     def do_delete_instances(self, step):
         ident = step["cluster"]
         if self.ctx["strategy"] == "replace" and step["phase"] == "delete_target" and self.downtime_started is None:

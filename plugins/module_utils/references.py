@@ -182,7 +182,6 @@ class ReferenceCheck:
         if secret_ids:
             self.facts["secrets"] = found
 
-
     def topic(self, arn):
         """The notification topic must exist and be readable (sns:GetTopicAttributes, which the operator policy grants)."""
         if not arn:

@@ -82,7 +82,7 @@ options:
     description:
       - How a snapshot of another account in another region is copied. C(single_step) copies it straight to
         I(region), as the current CopyDBClusterSnapshot allows ("an ARN of a snapshot that is in a different account
-        and a different Amazon Web Services Region"): one copy, no intermediate key. C(two_step) copies it in its own
+        and a different Amazon Web Services Region"), in one copy with no intermediate key. C(two_step) copies it in its own
         region into this account first (I(intermediate_kms_key_id)), then across regions, as AWS required before
         October 2025. C(auto) tries one step and falls back to two when AWS refuses it.
     type: str

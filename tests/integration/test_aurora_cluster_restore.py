@@ -401,10 +401,11 @@ def test_a_failure_status_stops_the_wait_at_once_with_its_reason(env, tmp_path):
     proc = subprocess.Popen([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(path)],
                             env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}), cwd=str(REPO_ROOT),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    wait_for(lambda: env.counts()["services"].get("rds", {}).get("CreateDBInstance", 0) >= 2, timeout=90)
+    # production-1 and staging-old-1 were the first two: wait for the temporary cluster's writer.
+    wait_for(lambda: env.counts()["services"].get("rds", {}).get("CreateDBInstance", 0) >= 3, timeout=90)
     env.force_status("instance", "staging-1", "insufficient-capacity")
     started = time.monotonic()
-    stdout, _ = proc.communicate(timeout=120)
+    stdout = proc.communicate(timeout=120)[0]
     assert time.monotonic() - started < 60, "the wait ran on instead of stopping at the failure status"
     report = json.loads(stdout[stdout.find("{"):])
     task = report["plays"][0]["tasks"][0]["hosts"]["localhost"]

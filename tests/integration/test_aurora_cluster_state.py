@@ -49,13 +49,13 @@ def test_stop_then_start_idempotent_with_check_mode(seeded, tmp_path):
 
 def test_a_stopping_cluster_is_waited_for_then_started(seeded, tmp_path):
     emulator, _info = seeded
-    emulator.set_durations(cluster_stop=3.0)
+    emulator.set_durations(cluster_stop=15.0)  # still stopping once ansible-playbook has started on a loaded machine
     emulator.client("rds").stop_db_cluster(DBClusterIdentifier="production")
     result = run_playbook(play({"cluster_identifier": "production", "region": "us-east-1", "state": "started",
                                 "poll_interval_max": 1}), tmp_path).result("task0")
     assert result["previous_status"] == "stopping" and result["status"] == "available" and result["changed"] is True, result
-    assert [wait["what"] for wait in result["waits"]] == ["cluster 'production' to stop",
-                                                           "cluster 'production' to be available with its writer"]
+    waited_for = [wait["what"] for wait in result["waits"]]
+    assert waited_for == ["cluster 'production' to stop", "cluster 'production' to be available with its writer"]
 
 
 def test_bad_inputs_change_nothing(seeded, tmp_path):

@@ -159,13 +159,13 @@ def assert_operator_policy(aws, account, cluster_ids):
     assert target_arns == {"arn:aws:rds:us-west-2:%s:%s:%s%s" % (account, kind, cluster, suffix)
                            for cluster in cluster_ids for kind in ("cluster", "db") for suffix in ("", "-*")} | {
         "arn:aws:rds:us-west-2:%s:cluster-snapshot:%s-final-*" % (account, cluster) for cluster in cluster_ids}
-    return policy
     by_sid = {statement["Sid"]: statement for statement in statements}
     assert by_sid["AuditTables"]["Resource"] == ["arn:aws:dynamodb:us-west-2:%s:table/aurora-restore-state" % account,
                                                  "arn:aws:dynamodb:us-west-2:%s:table/aurora-restore-audit" % account]
     assert by_sid["Notifications"]["Resource"] == ["arn:aws:sns:us-west-2:%s:aurora-restore-notifications" % account]
     assert len(by_sid["Secrets"]["Resource"]) == 4 and set(by_sid["Secrets"]["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     assert by_sid["Metrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "DBOps/AuroraRestore"}}
+    return policy
 
 
 def assert_alarms(aws, topic_arn):
@@ -247,3 +247,24 @@ def test_existing_secret_value_is_kept_unless_overwrite(aws_env, tmp_path):
     assert passwords({"users": after["aurora-restore/dev/app-credentials"]}) != passwords({"users": values["aurora-restore/dev/app-credentials"]})
     for password in passwords(values) + passwords(after):
         assert password not in first.output and password not in second.output
+
+
+def test_the_key_policy_takes_the_partition_of_the_credentials(aws_env, tmp_path):
+    """Nothing assumes arn:aws: an account in the China partition gets arn:aws-cn: principals."""
+    from helpers.ansible_run import LOCAL_PLAY_HEADER
+
+    play = LOCAL_PLAY_HEADER + """    - name: key
+      ansible.builtin.include_role:
+        name: dbops.aurora_restore.bootstrap_kms
+      vars:
+        bootstrap_kms_region: cn-north-1
+        bootstrap_kms_grant_account_ids: ["%s"]
+""" % OTHER_ACCOUNT
+    result = run_playbook(play, tmp_path, extra_env={"AWS_REGION": "cn-north-1", "AWS_DEFAULT_REGION": "cn-north-1"})
+    assert result.rc == 0, result.output[-3000:]
+    kms = boto3.client("kms", region_name="cn-north-1")
+    [alias] = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/aurora-restore"]
+    policy = json.loads(kms.get_key_policy(KeyId=alias["TargetKeyId"], PolicyName="default")["Policy"])
+    aws_principals = [statement["Principal"]["AWS"] for statement in policy["Statement"] if "AWS" in statement["Principal"]]
+    principals = [p for value in aws_principals for p in ([value] if isinstance(value, str) else value)]
+    assert principals and all(p.startswith("arn:aws-cn:iam::") for p in principals), principals
