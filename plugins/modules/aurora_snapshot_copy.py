@@ -191,12 +191,12 @@ EXAMPLES = r"""
     share_kms_key_id: alias/aurora-restore-share
   register: shared
 
-- name: In the staging account, copy the shared snapshot to us-west-2 (two steps, done by the module)
+- name: In the staging account, copy the shared snapshot to us-west-2 (one step; two if AWS refuses one)
   dbops.aurora_restore.aurora_snapshot_copy:
     region: us-west-2
     source_snapshot_identifier: "{{ shared.snapshot.arn }}"
-    intermediate_kms_key_id: alias/aurora-restore      # this account's key in us-east-1
     kms_key_id: alias/aurora-restore                   # this account's key in us-west-2
+    intermediate_kms_key_id: alias/aurora-restore      # this account's key in us-east-1, for the two-step fallback
     access_key: "{{ staging_credentials.access_key }}"
     secret_key: "{{ staging_credentials.secret_key }}"
     session_token: "{{ staging_credentials.session_token }}"
