@@ -11,9 +11,11 @@ after a budget long enough to ride out a busy minute.
 
 from __future__ import annotations
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import gather_sdk_versions
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-# Codes AWSRetry does not retry by default, that RDS, KMS and Secrets Manager use for "try again".
+# Codes AWSRetry does not retry by default, that RDS, KMS, Secrets Manager and DynamoDB use for "try again".
 TRANSIENT_ERROR_CODES = [
     "Throttling",
     "ThrottlingException",
@@ -23,6 +25,7 @@ TRANSIENT_ERROR_CODES = [
     "InternalFailure",
     "InternalError",
     "InternalServerError",
+    "ProvisionedThroughputExceededException",
 ]
 
 RETRY = AWSRetry.jittered_backoff(retries=10, delay=2, max_delay=60, catch_extra_error_codes=TRANSIENT_ERROR_CODES)
@@ -53,3 +56,28 @@ def client_factory(module):
         return clients[service]
 
     return client_for
+
+
+def caller_account(module):
+    """The account of the module's credentials (sts:GetCallerIdentity, which no policy can deny)."""
+    return aws_client(module, "sts").get_caller_identity(aws_retry=True)["Account"]
+
+
+def account_refusal(module, expected_account_id, refusing):
+    """None when `expected_account_id` is unset or is the credentials' account; else the one-line refusal
+    "refusing to <refusing>: the AWS credentials are for account '…', not expected_account_id '…'"."""
+    if not expected_account_id:
+        return None
+    account = caller_account(module)
+    if account == expected_account_id:
+        return None
+    return "refusing to %s: the AWS credentials are for account %r, not expected_account_id %r" % (refusing, account, expected_account_id)
+
+
+def fail_with(module, message, aws_error=None, **result):
+    """fail_json with a one-line `message`; with the botocore error behind it, its structured fields too (error code,
+    response metadata, SDK versions), as fail_json_aws returns them, without repeating the error in the message."""
+    if aws_error is not None and getattr(aws_error, "response", None) is not None:
+        result.update(gather_sdk_versions())
+        result.update(camel_dict_to_snake_dict(aws_error.response))
+    module.fail_json(msg=message, **result)

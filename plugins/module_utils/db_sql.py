@@ -18,7 +18,8 @@ except ImportError:
     sql = None
     HAS_PSYCOPG2_SQL = False
 
-REDACTED = "********"
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import REDACTED
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import Redactor  # noqa: F401  pylint: disable=unused-import
 
 OBJECT_KEYWORDS = {"table": "TABLE", "sequence": "SEQUENCE"}
 ALL_KEYWORDS = {"table": "ALL TABLES", "sequence": "ALL SEQUENCES"}
@@ -42,33 +43,6 @@ class Statement:
         if isinstance(self.display, str):
             return self.display
         return self.display.as_string(conn)
-
-
-class Redactor:
-    """Remove known secret values (and their quoted forms) from any text before it leaves the module."""
-
-    def __init__(self):
-        self._secrets = set()
-
-    def add(self, value):
-        if isinstance(value, str) and value:
-            self._secrets.add(value)
-            self._secrets.add(value.replace("'", "''"))
-            self._secrets.add(value.replace("\\", "\\\\"))
-            self._secrets.add(repr(value)[1:-1])
-
-    def __call__(self, text):
-        if text is None:
-            return text
-        text = str(text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret and secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    @property
-    def values(self):
-        return set(self._secrets)
 
 
 def _privs(privileges):

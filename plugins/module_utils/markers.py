@@ -20,6 +20,17 @@ PROTECTED_KEY = "dbops:aurora_restore:protected"
 # On a final snapshot taken when a target's cluster was deleted (replaced or retired): the target's name.
 FINAL_SNAPSHOT_OF_KEY = "dbops:aurora_restore:final-snapshot-of"
 
+# The restore module's progress on a cluster it restored (or retired): what a rerun reads to know how far it got.
+READY_KEY = "dbops:aurora_restore:ready"  # "true" once instances are up and the master password is reset
+SECRET_VERSION_KEY = "dbops:aurora_restore:master-secret-version"  # VersionId of the secret last applied
+# Set once ModifyDBCluster accepted a reset from that secret version: a rerun waits for it instead of starting over.
+SECRET_APPLYING_KEY = "dbops:aurora_restore:master-secret-applying"
+RETIRED_FROM_KEY = "dbops:aurora_restore:retired-from"  # on a target renamed away by a swap: its old name
+# The cluster name its TLS certificate was issued for: a renamed cluster serves the old name's certificate until it
+# is stopped and started ("Modifying an Amazon Aurora DB cluster": change the identifier, then stop and restart).
+CERTIFICATE_KEY = "dbops:aurora_restore:certificate-name"
+RENEWING_PREFIX = "renewing:"  # the certificate tag's value from the stop until the start that renews it
+
 # AWS's tag rules for RDS resources (Tag in the RDS API reference, "Tagging Amazon RDS resources"): at most 50 tags,
 # keys 1-128 characters and values up to 256, neither starting with "aws:" or "rds:".
 MAX_TAGS = 50
@@ -108,6 +119,7 @@ def fit_copied_tags(source_tags, user_tags, marker_count):
     return kept, dropped_reserved, dropped_over
 
 
-def is_protected(tag_list):
-    value = tags_dict(tag_list).get(PROTECTED_KEY)
+def is_protected(tags):
+    """True when the protection tag is set to anything but false/no/0/empty. `tags`: a boto3 TagList or a dict."""
+    value = (tags if isinstance(tags, dict) else tags_dict(tags)).get(PROTECTED_KEY)
     return value is not None and str(value).strip().lower() not in ("false", "no", "0", "")

@@ -91,3 +91,30 @@ def secret_paths(value):
     found = []
     redact(value, found=found)
     return found
+
+
+class Redactor:
+    """Remove known secret values (and their quoted forms) from any text before it leaves the module."""
+
+    def __init__(self):
+        self._secrets = set()
+
+    def add(self, value):
+        if isinstance(value, str) and value:
+            self._secrets.add(value)
+            self._secrets.add(value.replace("'", "''"))
+            self._secrets.add(value.replace("\\", "\\\\"))
+            self._secrets.add(repr(value)[1:-1])
+
+    def __call__(self, text):
+        if text is None:
+            return text
+        text = str(text)
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret and secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    @property
+    def values(self):
+        return set(self._secrets)

@@ -18,6 +18,7 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing dependency
 
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import arns
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import error_code
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import LayoutError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import check_unique
@@ -147,8 +148,7 @@ class ReferenceCheck:
     def kms_key(self, key):
         if not key:
             return
-        parts = key.split(":")
-        key_region = parts[3] if key.startswith("arn:") and len(parts) > 4 else self.region
+        key_region = arns.region_of(key) or self.region
         if key_region != self.region:
             self.problems.append("kms_key_id %r is in region %r; the restored cluster needs a key in %r" % (key, key_region, self.region))
             return

@@ -18,7 +18,9 @@ try:
 except ImportError:  # handled by AnsibleAWSModule (check_boto3)
     BotoCoreError = ClientError = None
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import RETRY
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import error_code
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import is_secret_key
 
 NOT_FOUND_CODES = ("ResourceNotFoundException",)
 DENIED_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException",
@@ -35,20 +37,13 @@ class SecretError(Exception):
         self.code = code
 
 
-def _client_error_code(error):
-    try:
-        return error.response.get("Error", {}).get("Code") or ""
-    except AttributeError:
-        return ""
-
-
 def _first_line(text):
     lines = str(text).strip().splitlines()
     return lines[0] if lines else ""
 
 
-def get_secret_value(client, secret_id, version_id=None, version_stage=None, retries=6, delay=1.0):
-    """Call GetSecretValue with jittered backoff on throttling; return the raw response dict.
+def get_secret_value(client, secret_id, version_id=None, version_stage=None):
+    """Call GetSecretValue with the collection's retry policy (clients.RETRY); return the raw response dict.
 
     ``client`` is a plain boto3 ``secretsmanager`` client (or anything with the same method).
     Raises :class:`SecretError` with a one-line message.
@@ -59,7 +54,7 @@ def get_secret_value(client, secret_id, version_id=None, version_stage=None, ret
     if version_stage:
         params["VersionStage"] = version_stage
 
-    @AWSRetry.jittered_backoff(retries=retries, delay=delay, max_delay=20, catch_extra_error_codes=["ThrottlingException"])
+    @RETRY
     def _call():
         return client.get_secret_value(**params)
 
@@ -67,7 +62,7 @@ def get_secret_value(client, secret_id, version_id=None, version_stage=None, ret
         return _call()
     except Exception as e:  # pylint: disable=broad-except
         if ClientError is not None and isinstance(e, ClientError):
-            code = _client_error_code(e)
+            code = error_code(e)
             if code in NOT_FOUND_CODES:
                 raise SecretError(f"secret {secret_id!r} not found (or it has no version {version_stage or version_id or 'AWSCURRENT'})",
                                   secret_id, code) from None
@@ -115,18 +110,15 @@ def read_json_secret(client, secret_id, version_id=None, version_stage=None, req
     return value, response.get("VersionId")
 
 
-# Keys whose string values are secret wherever they are nested (user names stay visible in messages).
-SENSITIVE_KEY_PARTS = ("pass", "secret", "token", "credential", "pwd")
-
-
 def sensitive_leaves(value, sensitive=False):
-    """String values of a decoded secret stored under a key that looks secret, to register as no_log values."""
+    """String values of a decoded secret stored under a key that looks secret (redaction.is_secret_key), to register
+    as no_log values."""
     if isinstance(value, str):
         if sensitive:
             yield value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from sensitive_leaves(item, sensitive or any(part in str(key).lower() for part in SENSITIVE_KEY_PARTS))
+            yield from sensitive_leaves(item, sensitive or is_secret_key(key))
     elif isinstance(value, list):
         for item in value:
             yield from sensitive_leaves(item, sensitive)

@@ -11,20 +11,19 @@ client (see clients.py) and raise SnapshotError with a one-line message for anyt
 from __future__ import annotations
 
 import datetime
-import re
 
 try:
     from botocore.exceptions import ClientError
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import arns
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import error_code
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
 
 SNAPSHOT_TYPES = ("manual", "automated", "shared", "any")
 # Statuses a snapshot cannot leave towards `available`.
 FAILED_STATUSES = ("failed", "error", "incompatible-restore", "deleted")
-_ARN_RE = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):cluster-snapshot:(?P<name>.+)$")
 
 
 # What AWS answered, under the rule before October 2025, to a copy of another account's snapshot from another region
@@ -62,12 +61,10 @@ class SnapshotError(Exception):
 
 def parse_snapshot_arn(value):
     """(region, account, name) of a cluster snapshot ARN, or None when `value` is a plain identifier."""
-    match = _ARN_RE.match(value or "")
-    if not match:
-        if (value or "").startswith("arn:"):
-            raise SnapshotError("%r is not a cluster snapshot ARN (arn:aws:rds:<region>:<account>:cluster-snapshot:<name>)" % value)
-        return None
-    return match.group("region"), match.group("account"), match.group("name")
+    parsed = arns.rds_resource(value, "cluster-snapshot")
+    if parsed is None and arns.is_arn(value):
+        raise SnapshotError("%r is not a cluster snapshot ARN (arn:aws:rds:<region>:<account>:cluster-snapshot:<name>)" % value)
+    return parsed
 
 
 def is_default_key(kms_key_id):

@@ -448,32 +448,35 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import arns
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import account_refusal
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import client_factory
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import SNAPSHOT_ARN_RE
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import fail_with
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import describe_cluster
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import describe_cluster_instances
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import describe_snapshot
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_state
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import paginate
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import snapshot_exists
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.references import check_references
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import RestoreError
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import Runner
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import aws_call
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_cluster
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_cluster_instances
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_snapshot
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import instance_specs
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import live_instances
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import observe_state
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import paginate
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import parse_cluster_arn
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import plan
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import plan_changes
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import public_plan
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import restore_engine_version
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import restore_storage_type
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import restored_from
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import snapshot_exists
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import validate_identifier
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import writer_of
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import RestoreContext
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import RestoreError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import instance_specs
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import live_instances
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import parse_cluster_arn
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import plan
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import plan_changes
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import public_plan
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restore_engine_version
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restore_options
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restore_storage_type
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restored_from
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import validate_identifier
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import writer_of
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_runner import Runner
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_problem
@@ -637,11 +640,6 @@ def read_master_secret(module, secret_id):
     return password, version, username
 
 
-def caller_account(module):
-    sts = aws_client(module, "sts")
-    return aws_call("reading the caller identity (sts:GetCallerIdentity)", sts.get_caller_identity)["Account"]
-
-
 def taken_instance_ids(client, prefix):
     result = paginate(client.get_paginator("describe_db_instances"))
     return {db["DBInstanceIdentifier"].lower() for db in result.get("DBInstances", []) if db["DBInstanceIdentifier"].lower().startswith(prefix)}
@@ -670,16 +668,13 @@ def run(module):
     client = aws_client(module, "rds")
 
     # Preflight: everything the restore needs, checked before anything changes.
-    account = None
-    if params["expected_account_id"]:
-        account = caller_account(module)
-        if account != params["expected_account_id"]:
-            raise RestoreError("refusing to restore %r: the AWS credentials are for account %r, not expected_account_id %r"
-                               % (target, account, params["expected_account_id"]))
+    refusal = account_refusal(module, params["expected_account_id"], "restore %r" % target)
+    if refusal:
+        raise RestoreError(refusal)
     snapshot_id = params["snapshot_identifier"]
-    match = SNAPSHOT_ARN_RE.match(snapshot_id)
-    if match and match.group(1) != region:
-        raise RestoreError("snapshot_identifier %r is in region %r; copy it to %r first (aurora_snapshot_copy)" % (snapshot_id, match.group(1), region))
+    snapshot_arn = arns.rds_resource(snapshot_id, "cluster-snapshot")
+    if snapshot_arn and snapshot_arn[0] != region:
+        raise RestoreError("snapshot_identifier %r is in region %r; copy it to %r first (aurora_snapshot_copy)" % (snapshot_id, snapshot_arn[0], region))
     snapshot = describe_snapshot(client, snapshot_id)
     if not (snapshot.get("Engine") or "").startswith("aurora"):
         raise RestoreError("snapshot_identifier %r is a %r snapshot, not an Aurora cluster snapshot" % (snapshot_id, snapshot.get("Engine")))
@@ -700,16 +695,16 @@ def run(module):
         final = (params["final_snapshot_identifier"]
                  or naming.final_snapshot(target, datetime.datetime.now(datetime.timezone.utc))).lower()
 
-    ctx = {
-        "target": target, "temp_id": temp, "retired_id": retired, "strategy": params["strategy"], "region": region,
-        "snapshot": snapshot, "instance_specs": instance_specs(params["instances"], target),
-        "master_secret_id": params["master_secret_id"], "secret_version": secret_version,
-        "final_snapshot_identifier": final, "allow_disable_deletion_protection": params["allow_disable_deletion_protection"],
-        "source_cluster_identifier": params["source_cluster_identifier"], "expected_account_id": params["expected_account_id"],
-        "operation_id": params["operation_id"], "restore_options": params,
-        "cutover": params["cutover"] or params["strategy"] != "swap",
-        "refresh_certificate": params["refresh_certificate_after_rename"],
-    }
+    ctx = RestoreContext.of(dict(
+        target=target, temp_id=temp, retired_id=retired, strategy=params["strategy"], region=region,
+        snapshot=snapshot, instance_specs=instance_specs(params["instances"], target),
+        master_secret_id=params["master_secret_id"], secret_version=secret_version,
+        final_snapshot_identifier=final, allow_disable_deletion_protection=params["allow_disable_deletion_protection"],
+        source_cluster_identifier=params["source_cluster_identifier"], expected_account_id=params["expected_account_id"],
+        operation_id=params["operation_id"], restore_options=restore_options(params),
+        cutover=params["cutover"] or params["strategy"] != "swap",
+        refresh_certificate=params["refresh_certificate_after_rename"],
+    ))
     state = observe_state(client, [target, temp, retired] if params["strategy"] == "swap" else [target])
     steps = plan(ctx, state, taken_instance_ids(client, target))
     if any(step["action"] in ("delete_instances", "delete_cluster", "restore_cluster", "create_instances") for step in steps):
@@ -736,7 +731,7 @@ def run(module):
     try:
         runner.run(steps)
     except RestoreError as error:
-        return result, (str(error), runner)
+        return result, (error, runner)
     runner.finish_replace_downtime()
     result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
                   downtime_seconds=runner.downtime_seconds, final_snapshots=runner.final_snapshots)
@@ -749,8 +744,8 @@ def run(module):
 
 def awaits_cutover(ctx, state, steps):
     """True when a swap stops before its renames (cutover=false, the target not yet the restored cluster)."""
-    target = state.get(ctx["target"])
-    if ctx["cutover"] or (target and restored_from(target["cluster"], ctx["snapshot"]["DBClusterSnapshotArn"], ctx["target"])):
+    target = state.get(ctx.target)
+    if ctx.cutover or (target and restored_from(target["cluster"], ctx.snapshot["DBClusterSnapshotArn"], ctx.target)):
         return False
     return not any(step["action"] == "rename" for step in steps)
 
@@ -762,17 +757,19 @@ def main():
     )
     try:
         result, failure = run(module)
-    except (RestoreError, SecretError) as error:
+    except RestoreError as error:
+        fail_with(module, str(error), error.aws_error, changed=False)
+    except SecretError as error:
         module.fail_json(msg=str(error), changed=False)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg="AWS request failed before the restore started (nothing was changed)")
     if failure:
-        message, runner = failure
+        error, runner = failure
         result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
                       final_snapshots=runner.final_snapshots)
         if runner.current:
             result.update(failed_step="%s:%s" % (runner.current["action"], runner.current["cluster"]), failed_phase=runner.current["phase"])
-        module.fail_json(msg=message, **result)
+        fail_with(module, str(error), error.aws_error, **result)
     module.exit_json(**result)
 
 

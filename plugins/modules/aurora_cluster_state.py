@@ -104,13 +104,15 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import statuses
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import account_refusal
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import RestoreError
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import aws_call
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import describe_cluster
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import observe_cluster_available
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import observe_cluster_stopped
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import validate_identifier
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import fail_with
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import aws_call
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import describe_cluster
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_cluster_available
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_cluster_stopped
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import RestoreError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import validate_identifier
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_until
@@ -182,13 +184,10 @@ def run(module):
     identifier = validate_identifier(params["cluster_identifier"], "cluster_identifier")
     if params["wait_timeout"] < 1:
         raise RestoreError("wait_timeout must be at least 1 second, got %d" % params["wait_timeout"])
-    if params["expected_account_id"]:
-        account = aws_call("reading the caller identity (sts:GetCallerIdentity)",
-                           aws_client(module, "sts").get_caller_identity)["Account"]
-        if account != params["expected_account_id"]:
-            raise RestoreError("refusing to %s cluster %r: the AWS credentials are for account %r, not expected_account_id %r"
-                               % ("start" if params["state"] == "started" else "stop", identifier, account,
-                                  params["expected_account_id"]))
+    refusal = account_refusal(module, params["expected_account_id"],
+                              "%s cluster %r" % ("start" if params["state"] == "started" else "stop", identifier))
+    if refusal:
+        raise RestoreError(refusal)
     client = aws_client(module, "rds")
     cluster = describe_cluster(client, identifier)
     if cluster is None:
@@ -222,7 +221,9 @@ def main():
     )
     try:
         module.exit_json(**run(module))
-    except (RestoreError, WaitTimeout, WaitFailed) as error:
+    except RestoreError as error:
+        fail_with(module, str(error), error.aws_error)
+    except (WaitTimeout, WaitFailed) as error:
         module.fail_json(msg=str(error))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg="RDS request failed for cluster %r" % module.params["cluster_identifier"])

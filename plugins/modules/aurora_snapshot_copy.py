@@ -343,7 +343,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import snapshots as snap
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import arns
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import caller_account
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import SnapshotError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
@@ -388,7 +390,7 @@ class SnapshotCopier:
     @property
     def account_id(self):
         if self._account_id is None:
-            self._account_id = aws_client(self.module, "sts").get_caller_identity(aws_retry=True)["Account"]
+            self._account_id = caller_account(self.module)
         return self._account_id
 
     def now(self):
@@ -396,7 +398,7 @@ class SnapshotCopier:
 
     def check_kms_key(self, key_id, region, option):
         """The key must exist in `region`: name the option and region when it does not."""
-        arn_region = key_id.split(":")[3] if key_id.startswith("arn:") and len(key_id.split(":")) > 3 else None
+        arn_region = arns.region_of(key_id)
         if arn_region and arn_region != region:
             raise SnapshotError("%s %r is a key in %s; the copy in %s needs a KMS key in %s" % (option, key_id, arn_region, region, region))
         try:

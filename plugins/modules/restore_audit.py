@@ -134,7 +134,7 @@ EXAMPLES = r"""
     target: dev-app-cluster
     environment: dev
     operation_id: "{{ resume_operation_id | default(omit) }}"
-    pipeline_steps: [preflight, select_snapshot, copy_snapshot, restore_cluster, reset_password, db_users, archive]
+    pipeline_steps: [preflight, select_snapshot, copy_snapshot, restore_cluster, db_users, archive]
   register: restore_operation
 
 - name: Record that the snapshot copy started
@@ -284,9 +284,9 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStoreError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import LockHeldError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import clean_details
@@ -296,9 +296,6 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store i
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_target
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import redact_text
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import secret_values
-
-# DynamoDB answers overload with these besides the generic throttling codes AWSRetry already knows.
-RETRY_CODES = ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError", "ServiceUnavailable"]
 
 
 def argument_spec():
@@ -402,7 +399,7 @@ def main():
     # Depends on two options at once, which required_if cannot say with a clear message.
     if module.params["action"] == "release_lock" and not module.params["force"] and not module.params["operation_id"]:
         module.fail_json(msg="action=release_lock needs operation_id (the holder), or force=true to clear anyone's lock")
-    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff(retries=10, delay=1, max_delay=20, catch_extra_error_codes=RETRY_CODES))
+    client = aws_client(module, "dynamodb")
     store = AuditStore(
         client,
         module.params["state_table"],

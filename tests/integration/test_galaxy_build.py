@@ -96,3 +96,13 @@ def test_restore_runs_from_installed_collection(installed, aws_env, tmp_path):
 
     clusters = aws_env.client("rds", "us-west-2").describe_db_clusters(DBClusterIdentifier="dev-app")["DBClusters"]
     assert clusters[0]["Status"] == "available"
+
+
+def test_the_tarball_ships_no_test_of_a_tool_it_does_not_ship(installed):
+    """tests/localaws tests the emulator in tools/, which is not shipped: it is left out too (and sanity, which runs
+    on the tarball's contents, would otherwise check it)."""
+    tarball, _collections = installed
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    assert not [name for name in names if name.startswith(("tests/localaws/", "tools/"))]
+    assert "tests/unit/plugins/module_utils/test_arns.py" in names

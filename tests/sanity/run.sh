@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# ansible-test sanity on a copy of the collection placed under ansible_collections/dbops/aurora_restore.
-# The copy holds what git would ship (tracked and new, not ignored files), without tools/ (not in the
-# collection tarball either). ansible-test's pip bootstrap is replaced by an offline stand-in.
+# ansible-test sanity on what the collection tarball ships (ansible-galaxy collection build, galaxy.yml's
+# build_ignore), unpacked under ansible_collections/dbops/aurora_restore: sanity passes on what users install.
+# ansible-test's pip bootstrap is replaced by an offline stand-in.
 set -euo pipefail
 root="$1"
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -11,11 +11,10 @@ mkdir -p "$HOME/.ansible/test/cache"
 cp "$repo/tests/sanity/get_pip_offline.py" "$HOME/.ansible/test/cache/get_pip_24_2.py"
 
 rm -rf "$root"
-mkdir -p "$copy"
+mkdir -p "$copy" "$root/build"
 cd "$repo"
-git ls-files -z --cached --others --exclude-standard \
-  | python3 -c 'import os,sys; sys.stdout.buffer.write(b"\0".join(p for p in sys.stdin.buffer.read().split(b"\0") if p and os.path.isfile(p) and not p.startswith((b"tools/", b".ci/", b"tests/localaws/"))))' \
-  | tar --null -T - -cf - | tar -xf - -C "$copy"
+ansible-galaxy collection build --force --output-path "$root/build" >/dev/null
+tar -xzf "$root"/build/dbops-aurora_restore-*.tar.gz -C "$copy"
 
 # The collections this one depends on, from the installed ansible package, beside the copy.
 site_collections="$(python -c 'import ansible_collections, os; print(next(p for p in ansible_collections.__path__ if os.path.isdir(os.path.join(p, "amazon", "aws"))))')"

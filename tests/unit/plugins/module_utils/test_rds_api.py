@@ -1,0 +1,53 @@
+"""rds_api.call: one rule for AWS errors (not found is None, the rest one line with the botocore error kept)."""
+import pytest
+from botocore.exceptions import ClientError
+from botocore.exceptions import EndpointConnectionError
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils import rds_api
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import RestoreError
+
+
+def failing(code, message="first line\nsecond line"):
+    def call(aws_retry=True, **kwargs):
+        raise ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"RequestId": "r-1"}}, "DescribeDBClusters")
+    return call
+
+
+def test_not_found_codes_are_none_and_others_one_line_with_the_error_kept():
+    assert rds_api.call("describing cluster 'x'", failing("DBClusterNotFoundFault"), rds_api.CLUSTER_NOT_FOUND) is None
+    with pytest.raises(RestoreError) as refused:
+        rds_api.call("describing cluster 'x'", failing("AccessDenied"), rds_api.CLUSTER_NOT_FOUND)
+    assert str(refused.value) == "describing cluster 'x' failed: AccessDenied: first line"
+    assert refused.value.aws_error.response["ResponseMetadata"]["RequestId"] == "r-1"
+
+
+def test_not_found_is_an_error_unless_asked_for():
+    with pytest.raises(RestoreError, match="deleting cluster 'x' failed: DBClusterNotFoundFault"):
+        rds_api.aws_call("deleting cluster 'x'", failing("DBClusterNotFoundFault"))
+
+
+def test_connection_errors_are_one_line_and_other_exceptions_pass():
+    def unreachable(aws_retry=True, **kwargs):
+        raise EndpointConnectionError(endpoint_url="https://rds.example")
+
+    with pytest.raises(RestoreError, match="^listing failed: EndpointConnectionError: Could not connect"):
+        rds_api.call("listing", unreachable)
+
+    def bug(aws_retry=True, **kwargs):
+        raise KeyError("x")
+
+    with pytest.raises(KeyError):
+        rds_api.call("listing", bug)
+
+
+def test_describes_return_none_when_gone():
+    class Gone:
+        describe_db_clusters = staticmethod(failing("DBClusterNotFoundFault"))
+        describe_db_instances = staticmethod(failing("DBInstanceNotFound"))
+        describe_db_cluster_snapshots = staticmethod(failing("DBClusterSnapshotNotFoundFault"))
+
+    assert rds_api.describe_cluster(Gone, "x") is None
+    assert rds_api.describe_instance(Gone, "x-1") is None
+    assert rds_api.snapshot_exists(Gone, "snap") is False
+    with pytest.raises(RestoreError, match="^snapshot_identifier 'snap': no such cluster snapshot"):
+        rds_api.describe_snapshot(Gone, "snap")
