@@ -46,7 +46,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting impor
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_until
 
 
-class Runner:
+class RunnerBase:
     """Carries out a plan's steps with a single deadline; records timings per phase, waits and the swap's downtime."""
 
     def __init__(self, client, ctx, wait_timeout, min_interval, max_interval, password_reader=None, clock=time.monotonic,
@@ -73,7 +73,6 @@ class Runner:
         self.final_snapshots = []
         self.current = None
 
-    # --- waiting
     def wait(self, observe, what, fast=False):
         remaining = max(0.0, self.deadline - self.clock())
         min_interval = min(self.min_interval, 0.5) if fast else self.min_interval
@@ -89,7 +88,6 @@ class Runner:
         self.waits.append({"what": what, "waited_seconds": report["waited_seconds"], "polls": report["polls"], "status": report["status"]})
         return report
 
-    # --- steps
     def run(self, steps):
         for step in steps:
             self.current = step
@@ -103,51 +101,26 @@ class Runner:
         self.current = None
         self.timings["total"] = round(self.clock() - self.started, 2)
 
+    def _tag(self, ident, tags, what):
+        cluster = describe_cluster(self.client, ident)
+        if cluster is None:
+            raise RestoreError("cluster %r disappeared while %s" % (ident, what))
+        aws_call("tagging cluster %r" % ident, self.client.add_tags_to_resource, ResourceName=cluster["DBClusterArn"],
+                 Tags=[{"Key": key, "Value": value} for key, value in tags.items()])
+
+    def finish_replace_downtime(self):
+        if self.ctx.strategy == "replace" and self.downtime_started is not None:
+            self.downtime_seconds = round(self.clock() - self.downtime_started, 2)
+
     def do_wait_cluster_gone(self, step):
         self.wait(observe_cluster_gone(self.client, step["cluster"]), "cluster %r to be deleted" % step["cluster"])
 
     def do_wait_cluster_available(self, step):
         self.wait(observe_cluster_available(self.client, step["cluster"]), "cluster %r to become available" % step["cluster"])
 
-    def do_start_cluster(self, step):
-        """A stopped (or stopping) cluster is started and waited for: AWS refuses to change it while stopped."""
-        ident = step["cluster"]
-        cluster = describe_cluster(self.client, ident)
-        if cluster is not None and cluster.get("Status") == "stopping":
-            self.wait(observe_cluster_stopped(self.client, ident), "cluster %r to finish stopping" % ident)
-            cluster = describe_cluster(self.client, ident)
-        if cluster is not None and cluster.get("Status") == "stopped":
-            aws_call("starting cluster %r" % ident, self.client.start_db_cluster, DBClusterIdentifier=ident)
-            self.changed = True
-        self.wait(observe_cluster_available(self.client, ident, need_writer=bool(live_instances(
-            {"cluster": cluster or {}, "instances": describe_cluster_instances(self.client, ident)}))),
-            "cluster %r to start" % ident)
 
-    def do_refresh_certificate(self, step):
-        """Stop and start the renamed cluster so its TLS certificate names its new endpoints. Resumable: the
-        certificate tag says "renewing:<name>" from the stop on, so a rerun that finds the cluster stopping, stopped,
-        starting or available again goes on from there instead of stopping it once more."""
-        ident = step["cluster"]
-        cluster = describe_cluster(self.client, ident) or {}
-        status = cluster.get("Status")
-        renewing = cluster_tags(cluster).get(CERTIFICATE_KEY) == RENEWING_PREFIX + ident
-        if status not in ("stopping", "stopped", "starting") and not renewing:
-            self.wait(observe_cluster_available(self.client, ident, need_writer=True), "cluster %r to become available" % ident, fast=True)
-            aws_call("stopping cluster %r to renew its certificate" % ident, self.client.stop_db_cluster, DBClusterIdentifier=ident)
-            self.changed = True
-            self._tag(ident, {CERTIFICATE_KEY: RENEWING_PREFIX + ident}, "recording the certificate renewal")
-            status = "stopping"
-        if status == "stopping":
-            self.wait(observe_cluster_stopped(self.client, ident), "cluster %r to stop (certificate renewal)" % ident)
-            status = "stopped"
-        if status == "stopped":
-            aws_call("starting cluster %r" % ident, self.client.start_db_cluster, DBClusterIdentifier=ident)
-            self.changed = True
-        self.wait(observe_cluster_available(self.client, ident, need_writer=True),
-                  "cluster %r to start with a certificate for its new name" % ident)
-        self._tag(ident, {CERTIFICATE_KEY: ident}, "recording its certificate's name")
-        if step.get("downtime") == "end" and self.downtime_started is not None:
-            self.downtime_seconds = round(self.clock() - self.downtime_started, 2)
+class TeardownSteps(RunnerBase):
+    """Deleting a cluster: deletion protection off, instances (readers, then the writer), the cluster, its final snapshot."""
 
     def do_disable_deletion_protection(self, step):
         ident = step["cluster"]
@@ -219,6 +192,51 @@ class Runner:
         aws_call("tagging final snapshot %r" % name, self.client.add_tags_to_resource, ResourceName=found["DBClusterSnapshotArn"],
                  Tags=markers.final_snapshot_markers(self.ctx.target, self.ctx.operation_id))
 
+
+class Runner(TeardownSteps):
+    """Every step of a plan (restore_plan.CHANGING and the waits): restore, instances, password, tags, renames, start,
+    certificate renewal; the teardown steps and the loop are inherited."""
+
+    def do_start_cluster(self, step):
+        """A stopped (or stopping) cluster is started and waited for: AWS refuses to change it while stopped."""
+        ident = step["cluster"]
+        cluster = describe_cluster(self.client, ident)
+        if cluster is not None and cluster.get("Status") == "stopping":
+            self.wait(observe_cluster_stopped(self.client, ident), "cluster %r to finish stopping" % ident)
+            cluster = describe_cluster(self.client, ident)
+        if cluster is not None and cluster.get("Status") == "stopped":
+            aws_call("starting cluster %r" % ident, self.client.start_db_cluster, DBClusterIdentifier=ident)
+            self.changed = True
+        self.wait(observe_cluster_available(self.client, ident, need_writer=bool(live_instances(
+            {"cluster": cluster or {}, "instances": describe_cluster_instances(self.client, ident)}))),
+            "cluster %r to start" % ident)
+
+    def do_refresh_certificate(self, step):
+        """Stop and start the renamed cluster so its TLS certificate names its new endpoints. Resumable: the
+        certificate tag says "renewing:<name>" from the stop on, so a rerun that finds the cluster stopping, stopped,
+        starting or available again goes on from there instead of stopping it once more."""
+        ident = step["cluster"]
+        cluster = describe_cluster(self.client, ident) or {}
+        status = cluster.get("Status")
+        renewing = cluster_tags(cluster).get(CERTIFICATE_KEY) == RENEWING_PREFIX + ident
+        if status not in ("stopping", "stopped", "starting") and not renewing:
+            self.wait(observe_cluster_available(self.client, ident, need_writer=True), "cluster %r to become available" % ident, fast=True)
+            aws_call("stopping cluster %r to renew its certificate" % ident, self.client.stop_db_cluster, DBClusterIdentifier=ident)
+            self.changed = True
+            self._tag(ident, {CERTIFICATE_KEY: RENEWING_PREFIX + ident}, "recording the certificate renewal")
+            status = "stopping"
+        if status == "stopping":
+            self.wait(observe_cluster_stopped(self.client, ident), "cluster %r to stop (certificate renewal)" % ident)
+            status = "stopped"
+        if status == "stopped":
+            aws_call("starting cluster %r" % ident, self.client.start_db_cluster, DBClusterIdentifier=ident)
+            self.changed = True
+        self.wait(observe_cluster_available(self.client, ident, need_writer=True),
+                  "cluster %r to start with a certificate for its new name" % ident)
+        self._tag(ident, {CERTIFICATE_KEY: ident}, "recording its certificate's name")
+        if step.get("downtime") == "end" and self.downtime_started is not None:
+            self.downtime_seconds = round(self.clock() - self.downtime_started, 2)
+
     def do_restore_cluster(self, step):
         ident = step["cluster"]
         request = restore_request(self.ctx, ident)
@@ -276,13 +294,6 @@ class Runner:
         self.wait(observe_password_reset(self.client, ident, self.clock() - 3600, [True], clock=self.clock),
                   "the master password reset of cluster %r" % ident)
 
-    def _tag(self, ident, tags, what):
-        cluster = describe_cluster(self.client, ident)
-        if cluster is None:
-            raise RestoreError("cluster %r disappeared while %s" % (ident, what))
-        aws_call("tagging cluster %r" % ident, self.client.add_tags_to_resource, ResourceName=cluster["DBClusterArn"],
-                 Tags=[{"Key": key, "Value": value} for key, value in tags.items()])
-
     def do_mark_ready(self, step):
         tags = {READY_KEY: "true", CERTIFICATE_KEY: step["cluster"]}
         if self.ctx.master_secret_id:
@@ -309,8 +320,4 @@ class Runner:
             self.wait(observe_cluster_available(self.client, new, need_writer=True), "cluster %r to become available after the rename" % new,
                       fast=True)
         if step.get("downtime") == "end" and self.downtime_started is not None:
-            self.downtime_seconds = round(self.clock() - self.downtime_started, 2)
-
-    def finish_replace_downtime(self):
-        if self.ctx.strategy == "replace" and self.downtime_started is not None:
             self.downtime_seconds = round(self.clock() - self.downtime_started, 2)

@@ -330,7 +330,6 @@ plan:
   elements: str
 """
 
-import datetime
 import re
 
 try:
@@ -343,9 +342,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import snapshots as snap
-from ansible_collections.dbops.aurora_restore.plugins.module_utils import arns
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import caller_account
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshot_access import SnapshotAccess
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import SnapshotError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
@@ -356,114 +353,9 @@ MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 
 
-class Deadline:
-    """One budget of seconds for everything the module waits for (a copy slot, then the copy)."""
+class SnapshotCopies(SnapshotAccess):
+    """Copying a snapshot: a slot among AWS's concurrent copies, the request, its tags, the wait, one or two steps."""
 
-    def __init__(self, seconds):
-        self.started = datetime.datetime.now(datetime.timezone.utc)
-        self.expires = self.started + datetime.timedelta(seconds=seconds)
-
-    def spent(self):
-        return (datetime.datetime.now(datetime.timezone.utc) - self.started).total_seconds()
-
-    def remaining(self):
-        return max(0.0, (self.expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
-
-
-class SnapshotCopier:
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.region = module.region
-        self.plan = []
-        self.result = {"changed": False, "plan": self.plan}
-        self.deadline = Deadline(self.params["wait_timeout"])
-        self._clients = {}
-        self._account_id = None
-
-    # ---- AWS access ----------------------------------------------------------------------------
-    def rds(self, region):
-        if region not in self._clients:
-            self._clients[region] = aws_client(self.module, "rds", region=region)
-        return self._clients[region]
-
-    @property
-    def account_id(self):
-        if self._account_id is None:
-            self._account_id = caller_account(self.module)
-        return self._account_id
-
-    def now(self):
-        return datetime.datetime.now(datetime.timezone.utc)
-
-    def check_kms_key(self, key_id, region, option):
-        """The key must exist in `region`: name the option and region when it does not."""
-        arn_region = arns.region_of(key_id)
-        if arn_region and arn_region != region:
-            raise SnapshotError("%s %r is a key in %s; the copy in %s needs a KMS key in %s" % (option, key_id, arn_region, region, region))
-        try:
-            return aws_client(self.module, "kms", region=region).describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]["Arn"]
-        except botocore.exceptions.ClientError as error:
-            if snap.error_code(error) in ("NotFoundException", "InvalidArnException"):
-                raise SnapshotError("%s %r is not a KMS key in %s (account %s)" % (option, key_id, region, self.account_id))
-            raise
-
-    def encrypted_with_default_key(self, snapshot, region):
-        """Encrypted with the AWS managed aws/rds key, which no other account can use.
-
-        AWS reports such a snapshot's KmsKeyId as the key's ARN (…:key/<id>), not as the alias: ask KMS whether the key is
-        AWS managed, or is the one behind alias/aws/rds. A key this account cannot describe (another account's) is left
-        to AWS to judge.
-        """
-        key_id = snapshot.get("KmsKeyId")
-        if not snapshot.get("StorageEncrypted") or not key_id:
-            return False
-        if snap.is_default_key(key_id):
-            return True
-        kms = aws_client(self.module, "kms", region=region)
-        try:
-            metadata = kms.describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
-            if metadata.get("KeyManager") == "AWS":
-                return True
-            aliases = kms.list_aliases(aws_retry=True, KeyId=metadata["KeyId"]).get("Aliases", [])
-        except botocore.exceptions.ClientError:
-            return False
-        return any(alias.get("AliasName") == "alias/aws/rds" for alias in aliases)
-
-    # ---- selection -----------------------------------------------------------------------------
-    def source_region(self):
-        identifier = self.params["source_snapshot_identifier"]
-        arn = snap.parse_snapshot_arn(identifier) if identifier else None
-        if arn and self.params["source_region"] and self.params["source_region"] != arn[0]:
-            raise SnapshotError("source_region %r contradicts the region %r of source_snapshot_identifier" % (self.params["source_region"], arn[0]))
-        return arn[0] if arn else (self.params["source_region"] or self.region)
-
-    def select_source(self):
-        region = self.source_region()
-        client = self.rds(region)
-        identifier = self.params["source_snapshot_identifier"]
-        if identifier:
-            found = snap.get_snapshot(client, identifier)
-            if not found:
-                raise SnapshotError("source snapshot %r not found in %s (account %s)" % (identifier, region, self.account_id))
-            if found.get("Status") != "available":
-                raise SnapshotError("source snapshot %r is %r, not available" % (identifier, found.get("Status")))
-            age = snap.age_hours(found, self.now(), digits=None)
-            limit = self.params["max_age_hours"]
-            if limit is not None and age is not None and age > limit:
-                raise SnapshotError("source snapshot %r is %.1f h old: older than max_age_hours=%s" % (identifier, age, limit))
-            chosen, why = found, "named by source_snapshot_identifier"
-        else:
-            kind = self.params["source_snapshot_type"]
-            candidates = snap.list_snapshots(client, kind, self.params["source_cluster_identifier"])
-            chosen, why = snap.choose_latest(
-                candidates, self.account_id, self.now(), cluster=self.params["source_cluster_identifier"],
-                prefix=self.params["source_snapshot_prefix"], kind=kind, max_age_hours=self.params["max_age_hours"], region=region,
-            )
-        self.result["source_snapshot"] = snap.describe(chosen, self.now(), self.account_id, why)
-        return chosen, region
-
-    # ---- copying -------------------------------------------------------------------------------
     def copy(self, source, source_region, destination_region, kms_key_id, identifier, original, describe_as):
         """Copy `source` into `destination_region` as `identifier`, or reuse that copy; wait unless told not to.
 
@@ -572,12 +464,45 @@ class SnapshotCopier:
         self.result["wait"] = report
         return resource
 
-    def snapshot_facts(self, snapshot, region, reused):
-        if snapshot.get("Status") == "planned":
-            return {"identifier": snapshot["DBClusterSnapshotIdentifier"], "status": "planned", "region": region, "reused": False, "arn": None}
-        facts = snap.describe(snapshot, self.now(), self.account_id)
-        facts.update(region=region, reused=reused)
-        return facts
+    def single_step_copy(self, source, source_region, kms_arn, identifier, refusal_is_final):
+        """The copy in one step, or None when AWS refuses it (the two-step rule) and the two steps may follow."""
+        try:
+            copied, reused = self.copy(source, source_region, self.region, kms_arn, identifier, source, "snapshot copy")
+        except botocore.exceptions.ClientError as error:
+            if refusal_is_final or snap.error_code(error) not in snap.SINGLE_STEP_REFUSALS:
+                raise
+            self.plan.append("AWS refused the single-step copy (%s): two steps instead" % snap.error_code(error))
+            self.result["single_step_refused"] = snap.error_code(error)
+            return None
+        self.result["copy_path"] = "single-step"
+        self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
+        return copied
+
+    def two_step_copy(self, source, source_region, encrypted, kms_arn, identifier):
+        """In-region into this account first, then cross-region (the rule AWS applied before October 2025)."""
+        source_arn = source["DBClusterSnapshotArn"]
+        source_account = snap.parse_snapshot_arn(source_arn)[1]
+        intermediate_key = self.params["intermediate_kms_key_id"]
+        if encrypted and not intermediate_key:
+            raise SnapshotError(
+                "source snapshot %r is in account %s and region %s and AWS refused to copy it in one step: the in-region copy "
+                "made first needs intermediate_kms_key_id, a KMS key of account %s in %s"
+                % (source_arn, source_account, source_region, self.account_id, source_region)
+            )
+        self.result["copy_path"] = "two-step"
+        intermediate_arn = self.check_kms_key(intermediate_key, source_region, "intermediate_kms_key_id") if intermediate_key else None
+        in_region = naming.snapshot_copy(source_arn, source_region, intermediate_arn)
+        intermediate, reused = self.copy(source, source_region, source_region, intermediate_arn, in_region, source, "in-region copy")
+        self.result["intermediate_snapshot"] = self.snapshot_facts(intermediate, source_region, reused)
+        if not self.module.check_mode and intermediate.get("Status") != "available":
+            self.result["snapshot"] = None
+            return  # wait=false: the cross-region copy starts on a later run, once this one is available
+        copied, reused = self.copy(intermediate, source_region, self.region, kms_arn, identifier, source, "snapshot copy")
+        self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
+
+
+class SnapshotCopier(SnapshotCopies):
+    """The module's three states: present (select, copy), shared (share with accounts), absent (retention)."""
 
     def run_present(self):
         source, source_region = self.select_source()
@@ -630,43 +555,6 @@ class SnapshotCopier:
         copied, reused = self.copy(source, source_region, self.region, kms_arn, identifier, source, "snapshot copy")
         self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
 
-    def single_step_copy(self, source, source_region, kms_arn, identifier, refusal_is_final):
-        """The copy in one step, or None when AWS refuses it (the two-step rule) and the two steps may follow."""
-        try:
-            copied, reused = self.copy(source, source_region, self.region, kms_arn, identifier, source, "snapshot copy")
-        except botocore.exceptions.ClientError as error:
-            if refusal_is_final or snap.error_code(error) not in snap.SINGLE_STEP_REFUSALS:
-                raise
-            self.plan.append("AWS refused the single-step copy (%s): two steps instead" % snap.error_code(error))
-            self.result["single_step_refused"] = snap.error_code(error)
-            return None
-        self.result["copy_path"] = "single-step"
-        self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
-        return copied
-
-    def two_step_copy(self, source, source_region, encrypted, kms_arn, identifier):
-        """In-region into this account first, then cross-region (the rule AWS applied before October 2025)."""
-        source_arn = source["DBClusterSnapshotArn"]
-        source_account = snap.parse_snapshot_arn(source_arn)[1]
-        intermediate_key = self.params["intermediate_kms_key_id"]
-        if encrypted and not intermediate_key:
-            raise SnapshotError(
-                "source snapshot %r is in account %s and region %s and AWS refused to copy it in one step: the in-region copy "
-                "made first needs intermediate_kms_key_id, a KMS key of account %s in %s"
-                % (source_arn, source_account, source_region, self.account_id, source_region)
-            )
-        self.result["copy_path"] = "two-step"
-        intermediate_arn = self.check_kms_key(intermediate_key, source_region, "intermediate_kms_key_id") if intermediate_key else None
-        in_region = naming.snapshot_copy(source_arn, source_region, intermediate_arn)
-        intermediate, reused = self.copy(source, source_region, source_region, intermediate_arn, in_region, source, "in-region copy")
-        self.result["intermediate_snapshot"] = self.snapshot_facts(intermediate, source_region, reused)
-        if not self.module.check_mode and intermediate.get("Status") != "available":
-            self.result["snapshot"] = None
-            return  # wait=false: the cross-region copy starts on a later run, once this one is available
-        copied, reused = self.copy(intermediate, source_region, self.region, kms_arn, identifier, source, "snapshot copy")
-        self.result["snapshot"] = self.snapshot_facts(copied, self.region, reused)
-
-    # ---- sharing -------------------------------------------------------------------------------
     def run_shared(self):
         accounts = self.params["share_with_account_ids"]
         bad = [account for account in accounts if not _ACCOUNT_RE.match(account)]
@@ -708,7 +596,6 @@ class SnapshotCopier:
         self.result.update(snapshot=self.snapshot_facts(to_share, self.region, reused=to_share is not source),
                            shared_with=sorted(set(current) | set(accounts)), shared_added=missing)
 
-    # ---- retention -----------------------------------------------------------------------------
     def run_absent(self):
         client = self.rds(self.region)
         identifier = self.params["target_snapshot_identifier"]

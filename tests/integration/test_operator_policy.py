@@ -25,6 +25,9 @@ def operator(aws_env):
     for name in ("dev-app", "other-app", "stray", LONG_TARGET):
         wait(lambda: admin.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["Status"] == "available")
     admin.create_db_cluster_snapshot(DBClusterIdentifier="other-app", DBClusterSnapshotIdentifier="other-snap")
+    # The snapshot puts other-app in backing-up: the tests start once it is available again, however fast they run.
+    wait(lambda: admin.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="other-snap")["DBClusterSnapshots"][0]["Status"] == "available")
+    wait(lambda: admin.describe_db_clusters(DBClusterIdentifier="other-app")["DBClusters"][0]["Status"] == "available")
     arn = operator_role.create_operator_role(
         boto3.Session(region_name=REGION), ACCOUNT, bootstrap_iam_region=REGION, bootstrap_iam_secret_names=["aurora-restore/dev/master-credentials"],
         bootstrap_iam_target_clusters=[{"cluster_id": "dev-app", "region": REGION}, {"cluster_id": LONG_TARGET, "region": REGION}])
