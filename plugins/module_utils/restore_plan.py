@@ -85,6 +85,10 @@ class RestoreContext:
     expected_account_id: Optional[str] = None
     operation_id: Optional[str] = None
     cutover: bool = True  # a swap with cutover=false stops before its renames
+    # snapshot (RestoreDBClusterFromSnapshot), or clone / point_in_time of source_cluster_identifier
+    # (RestoreDBClusterToPointInTime); `snapshot` then describes that source (restore_sources.source_of_cluster).
+    source_type: str = "snapshot"
+    restore_to_time: Optional[str] = None  # point_in_time only; None: the latest restorable time
     refresh_certificate: bool = True  # stop and start a renamed cluster so its certificate names its new endpoint
 
     @classmethod
@@ -167,7 +171,7 @@ def guard(entry, ctx, verb):
         raise GuardRefused("refusing to %s cluster %r: it is in account %r, not expected_account_id %r" % (verb, ident, account, expected))
     source = (ctx.source_cluster_identifier or "").lower()
     snapshot = ctx.snapshot
-    snap_region, snap_account = arns.region_account(snapshot.get("DBClusterSnapshotArn"))
+    snap_region, snap_account = arns.region_account(snapshot.get("SourceClusterArn") or snapshot.get("DBClusterSnapshotArn"))
     snapshot_source = (snapshot.get("DBClusterIdentifier") or "").lower()
     if source and source in (ident.lower(), (cluster.get("DBClusterArn") or "").lower()):
         raise GuardRefused("refusing to %s cluster %r: it is the source cluster (source_cluster_identifier)" % (verb, ident))

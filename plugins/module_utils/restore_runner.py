@@ -39,6 +39,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import cluster_tags
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import live_instances
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import performance_insights_request
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_sources import point_in_time_request
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restore_request
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restored_from
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
@@ -239,9 +240,16 @@ class Runner(TeardownSteps):
 
     def do_restore_cluster(self, step):
         ident = step["cluster"]
-        request = restore_request(self.ctx, ident)
+        if self.ctx.source_type == "snapshot":
+            what, call = "restoring cluster %r from snapshot %r" % (ident, step["snapshot"]), self.client.restore_db_cluster_from_snapshot
+            request = restore_request(self.ctx, ident)
+        else:
+            source = self.ctx.snapshot["DBClusterIdentifier"]
+            what = ("cloning cluster %r as %r" % (source, ident) if self.ctx.source_type == "clone"
+                    else "restoring cluster %r to a point in time of %r" % (ident, source))
+            call, request = self.client.restore_db_cluster_to_point_in_time, point_in_time_request(self.ctx, ident)
         try:
-            aws_call("restoring cluster %r from snapshot %r" % (ident, step["snapshot"]), self.client.restore_db_cluster_from_snapshot, **request)
+            aws_call(what, call, **request)
         except RestoreError as error:
             if error_code(error.aws_error) == "DBClusterAlreadyExistsFault":
                 existing = describe_cluster(self.client, ident)

@@ -44,6 +44,10 @@ description:
     retried on throttling. The amazon.aws RDS waiters are not used. A wait on a failure status
     (C(insufficient-capacity), C(restore-error), C(inaccessible-encryption-credentials-recoverable), ...) or on a
     status the module does not know stops at once, naming it.
+  - Instead of a snapshot, the source can be a cluster of the same account and region (I(source_type)), restored
+    with RestoreDBClusterToPointInTime as a copy-on-write clone (C(clone), minutes whatever its size) or as a full copy
+    at a point in time (C(point_in_time), I(restore_to_time) or its latest restorable time). Both keep the source's
+    engine version. Everything after the restore (instances, password, swap, guards, resume) is the same.
   - In check mode the module returns the plan (what would be deleted, created, renamed) and changes nothing.
 author:
   - dbops platform team (@dbops)
@@ -58,8 +62,26 @@ options:
     description:
       - The cluster snapshot to restore, by identifier or ARN (for example a shared or copied snapshot). It must be
         C(available) and in the module's region.
+      - Required with I(source_type=snapshot); not allowed with the other source types.
     type: str
-    required: true
+  source_type:
+    description:
+      - C(snapshot) restores I(snapshot_identifier).
+      - C(clone) makes a copy-on-write clone of I(source_cluster_identifier) as it is now (same account and region;
+        the source needs an instance).
+      - C(point_in_time) restores a full copy of I(source_cluster_identifier) as it was at I(restore_to_time), or at
+        its latest restorable time.
+      - A clone or a latest-time restore belongs to its I(operation_id) - a rerun of the same operation resumes it, a
+        new operation restores again; a restore to a given time is the same restore for every operation.
+    type: str
+    choices: [snapshot, clone, point_in_time]
+    default: snapshot
+  restore_to_time:
+    description:
+      - With I(source_type=point_in_time), the moment to restore to, ISO-8601 with a time zone (for example
+        C(2026-12-01T23:00:00Z)); it must be within the source's EarliestRestorableTime and LatestRestorableTime.
+        Omitted, the latest restorable time.
+    type: str
   strategy:
     description:
       - C(replace) deletes the target, then restores under its name. C(swap) restores under a temporary name first and
@@ -221,6 +243,8 @@ options:
     description:
       - The production (source) cluster. The module refuses to replace or rename it. The cluster the snapshot was
         taken from (in the same account and region) is always refused.
+      - With I(source_type=clone) or C(point_in_time), the cluster restored from (identifier or ARN, in the module's
+        region and account); required then.
     type: str
   expected_account_id:
     description: Refuse to act unless the credentials and the target are in this AWS account.
@@ -366,9 +390,16 @@ writer_instance:
   returned: when the target exists
   type: str
 snapshot_restored:
-  description: ARN of the snapshot the target is restored from.
+  description:
+    - ARN of the snapshot the target is restored from; for a clone or a point-in-time restore, what the target is
+      tagged with instead, C(clone:<source ARN>@latest#<operation digest>) or C(point-in-time:<source ARN>@<time>).
   returned: always
   type: str
+source_type:
+  description: The kind of source, I(source_type).
+  returned: always
+  type: str
+  sample: clone
 strategy:
   description: The strategy used.
   returned: always
@@ -428,7 +459,7 @@ engine_version:
   type: str
   sample: "15.4"
 engine_version_source:
-  description: Where I(engine_version) came from, C(snapshot) or C(engine_version option).
+  description: Where I(engine_version) came from, C(snapshot), C(engine_version option) or C(source cluster).
   returned: always
   type: str
   sample: snapshot
@@ -463,6 +494,8 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api impor
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import snapshot_exists
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.references import check_references
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import RestoreContext
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_sources import SOURCE_TYPES
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_sources import source_of_cluster
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import RestoreError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import instance_specs
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import live_instances
@@ -483,10 +516,17 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets impor
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import read_json_secret
 
 
+# "You can create up to 15 clones based on a copy" (Aurora User Guide, "Limitations of Aurora cloning", earlier
+# editions; the current one says up to the Region's DB cluster quota): the stricter reading.
+CLONES_PER_SOURCE = 15
+
+
 def argument_spec():
     return dict(
         cluster_identifier=dict(type="str", required=True, aliases=["target"]),
-        snapshot_identifier=dict(type="str", required=True),
+        snapshot_identifier=dict(type="str"),
+        source_type=dict(type="str", choices=list(SOURCE_TYPES), default="snapshot"),
+        restore_to_time=dict(type="str"),
         strategy=dict(type="str", choices=["replace", "swap"], default="replace"),
         cutover=dict(type="bool", default=True),
         db_subnet_group_name=dict(type="str"),
@@ -609,7 +649,84 @@ def validate_options(params, region):
         raise RestoreError("operation_id must be 1-200 characters")
     if params["final_snapshot_identifier"]:
         validate_identifier(params["final_snapshot_identifier"], "final_snapshot_identifier")
+    validate_source_options(params)
     return target, temp, retired, arn_account
+
+
+def validate_source_options(params):
+    """snapshot_identifier for a snapshot; a source cluster (and no engine_version) for a clone or a point in time."""
+    kind = params["source_type"]
+    if kind == "snapshot":
+        if not params["snapshot_identifier"]:
+            raise RestoreError("snapshot_identifier is required with source_type=snapshot")
+        if params["restore_to_time"]:
+            raise RestoreError("restore_to_time applies to source_type=point_in_time only")
+        return
+    if params["snapshot_identifier"]:
+        raise RestoreError("snapshot_identifier is not used with source_type=%s: the source is source_cluster_identifier" % kind)
+    if not params["source_cluster_identifier"]:
+        raise RestoreError("source_cluster_identifier is required with source_type=%s (the cluster to restore from)" % kind)
+    if params["engine_version"]:
+        raise RestoreError("engine_version: a %s keeps the source cluster's engine version" % kind.replace("_", "-"))
+    if params["restore_to_time"]:
+        if kind != "point_in_time":
+            raise RestoreError("restore_to_time applies to source_type=point_in_time only (a clone is of the source as it is now)")
+        params["restore_to_time"] = utc_time(params["restore_to_time"], "restore_to_time").isoformat().replace("+00:00", "Z")
+
+
+def utc_time(value, option):
+    """An ISO-8601 time with a time zone, in UTC; RestoreError naming `option` otherwise."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise RestoreError("%s %r is not an ISO-8601 time with a time zone (for example 2026-12-01T23:00:00Z)" % (option, value))
+    return moment.astimezone(datetime.timezone.utc)
+
+
+def describe_source_cluster(module, client, params, region, target):
+    """The cluster a clone or a point-in-time restore is made from, as the plan reads a snapshot; refused in one line
+    when it is missing, not available, the target itself, has no instance to clone, or the time is out of range."""
+    kind, ident = params["source_type"], params["source_cluster_identifier"]
+    arn = parse_cluster_arn(ident)
+    if arn and (arn[0] != region):
+        raise RestoreError("source_cluster_identifier %r is in region %r: a %s is made in the source's region, not %r"
+                           % (ident, arn[0], kind.replace("_", "-"), region))
+    name = arn[2] if arn else ident
+    cluster = describe_cluster(client, name)
+    if cluster is None:
+        raise RestoreError("source_cluster_identifier %r: no such cluster in region %s (another account's cluster needs an AWS RAM "
+                           "share)" % (ident, region))
+    if cluster["DBClusterIdentifier"].lower() == target:
+        raise RestoreError("refusing to restore %r from itself: source_cluster_identifier is the target" % target)
+    if cluster.get("Status") != "available":
+        raise RestoreError("source_cluster_identifier %r is %s; a %s needs it available"
+                           % (ident, cluster.get("Status"), kind.replace("_", "-")))
+    if kind == "clone":
+        if not live_instances({"cluster": cluster, "instances": describe_cluster_instances(client, name)}):
+            raise RestoreError("source_cluster_identifier %r has no DB instance, and AWS clones only a cluster that has one" % ident)
+        group = cluster.get("CloneGroupId")
+        if group:
+            clones = [c for c in paginate(client.get_paginator("describe_db_clusters")).get("DBClusters", [])
+                      if c.get("CloneGroupId") == group and c["DBClusterArn"] != cluster["DBClusterArn"]]
+            if len(clones) >= CLONES_PER_SOURCE:
+                raise RestoreError("source_cluster_identifier %r has %d clones, AWS's limit of %d: delete one, or use "
+                                   "source_type=point_in_time (a full copy)" % (ident, len(clones), CLONES_PER_SOURCE))
+    elif params["restore_to_time"]:
+        moment = utc_time(params["restore_to_time"], "restore_to_time")
+        earliest, latest = cluster.get("EarliestRestorableTime"), cluster.get("LatestRestorableTime")
+        if (earliest and moment < as_utc(earliest)) or (latest and moment > as_utc(latest)):
+            raise RestoreError("restore_to_time %s is outside the restorable window of %r, %s to %s"
+                               % (params["restore_to_time"], ident, as_utc(earliest).isoformat() if earliest else "?",
+                                  as_utc(latest).isoformat() if latest else "?"))
+    return source_of_cluster(cluster, kind, params["restore_to_time"], params["operation_id"])
+
+
+def as_utc(value):
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
 
 
 def validate_references(module, params, region, snapshot):
@@ -638,6 +755,16 @@ def read_master_secret(module, secret_id):
         raise RestoreError(problem)
     username = value.get("username", value.get("master_username"))
     return password, version, username
+
+
+def snapshot_source(client, snapshot_id, region):
+    snapshot_arn = arns.rds_resource(snapshot_id, "cluster-snapshot")
+    if snapshot_arn and snapshot_arn[0] != region:
+        raise RestoreError("snapshot_identifier %r is in region %r; copy it to %r first (aurora_snapshot_copy)" % (snapshot_id, snapshot_arn[0], region))
+    snapshot = describe_snapshot(client, snapshot_id)
+    if not (snapshot.get("Engine") or "").startswith("aurora"):
+        raise RestoreError("snapshot_identifier %r is a %r snapshot, not an Aurora cluster snapshot" % (snapshot_id, snapshot.get("Engine")))
+    return snapshot
 
 
 def taken_instance_ids(client, prefix):
@@ -671,13 +798,10 @@ def run(module):
     refusal = account_refusal(module, params["expected_account_id"], "restore %r" % target)
     if refusal:
         raise RestoreError(refusal)
-    snapshot_id = params["snapshot_identifier"]
-    snapshot_arn = arns.rds_resource(snapshot_id, "cluster-snapshot")
-    if snapshot_arn and snapshot_arn[0] != region:
-        raise RestoreError("snapshot_identifier %r is in region %r; copy it to %r first (aurora_snapshot_copy)" % (snapshot_id, snapshot_arn[0], region))
-    snapshot = describe_snapshot(client, snapshot_id)
-    if not (snapshot.get("Engine") or "").startswith("aurora"):
-        raise RestoreError("snapshot_identifier %r is a %r snapshot, not an Aurora cluster snapshot" % (snapshot_id, snapshot.get("Engine")))
+    if params["source_type"] == "snapshot":
+        snapshot = snapshot_source(client, params["snapshot_identifier"], region)
+    else:
+        snapshot = describe_source_cluster(module, client, params, region, target)
 
     password_holder = {}
     secret_version = None
@@ -704,6 +828,7 @@ def run(module):
         operation_id=params["operation_id"], restore_options=restore_options(params),
         cutover=params["cutover"] or params["strategy"] != "swap",
         refresh_certificate=params["refresh_certificate_after_rename"],
+        source_type=params["source_type"], restore_to_time=params["restore_to_time"],
     ))
     state = observe_state(client, [target, temp, retired] if params["strategy"] == "swap" else [target])
     steps = plan(ctx, state, taken_instance_ids(client, target))
@@ -717,8 +842,11 @@ def run(module):
     awaiting_cutover = awaits_cutover(ctx, state, steps)
     ready = temp if awaiting_cutover else target
     version, version_source = restore_engine_version(params, snapshot)
+    if params["source_type"] != "snapshot":
+        version_source = "source cluster"
     result = dict(changed=plan_changes(steps), cluster_identifier=target, strategy=params["strategy"],
-                  snapshot_restored=snapshot["DBClusterSnapshotArn"], plan=public_plan(steps), completed_steps=[],
+                  snapshot_restored=snapshot["DBClusterSnapshotArn"], source_type=params["source_type"],
+                  plan=public_plan(steps), completed_steps=[],
                   timings={}, waits=[], downtime_seconds=None, final_snapshots=[], awaiting_cutover=awaiting_cutover,
                   ready_cluster_identifier=ready, engine_version=version, engine_version_source=version_source,
                   storage_type=restore_storage_type(params, snapshot))

@@ -260,6 +260,11 @@ class Emulator:
         """Put tags on an RDS resource that the API itself refuses (aws:*): what CloudFormation or Backup stamp."""
         return self.admin("POST", "system-tags", {"arn": arn, "tags": tags})
 
+    def backup(self, cluster: str, account: str = "123456789012", region: str = DEFAULT_REGION) -> dict:
+        """Record a point of the cluster's continuous backup (its data now): point-in-time restores to this time or
+        later show exactly this data."""
+        return self.admin("POST", "backup", {"cluster": cluster, "account": account, "region": region})
+
     def set_settings(self, **values: str) -> dict:
         """Switch a behaviour (config.SETTINGS), e.g. cross_account_region_copy="two-step" or iam="off"."""
         return self.admin("POST", "settings", values)

@@ -23,6 +23,7 @@ from moto.kms.models import kms_backends
 from moto.rds.exceptions import (
     DBClusterNotFoundError,
     DBClusterSnapshotAlreadyExistsError,
+    DBSnapshotAlreadyExistsError,
     DBClusterSnapshotNotFoundError,
     DBInstanceNotFoundError,
     InvalidParameterCombination,
@@ -57,6 +58,10 @@ PASSWORD_FORBIDDEN = "/\"@' "
 PASSWORD_LENGTH = (8, 41)
 STORAGE_TYPES = ("aurora", "aurora-iopt1")
 LIFECYCLE_VALUES = ("open-source-rds-extended-support", "open-source-rds-extended-support-disabled")
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
 def _fault(code: str, message: str) -> RDSClientError:
@@ -342,15 +347,38 @@ class RdsLayer:
         self.prepare_cluster(account, region, cluster, "cluster_create", params)
         return ActionResult({"DBCluster": cluster})
 
-    def restore_db_cluster_from_snapshot(self, resp: RDSResponse) -> ActionResult:
-        params, account, region = resp.params, resp.current_account, resp.region
-        backend = self.backend(account, region)
+    @staticmethod
+    def check_new_cluster(backend, params) -> None:
+        """What every restore checks of the cluster it creates: its name, tags, storage and lifecycle, that it is new."""
         ident = params["DBClusterIdentifier"]
         validate_identifier(ident, "DBClusterIdentifier")
         validate_tags(params.get("Tags"))
         validate_storage_and_lifecycle(params)
         if ident.lower() in backend.clusters:
             raise _fault("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+
+    @staticmethod
+    def restored_props(source_cfg: dict, params, skip=()) -> dict:
+        """A restored cluster's model arguments: the source's configuration without its runtime state, protection,
+        tags and references (a restore takes what the request says), then the request's values."""
+        props = copy.copy(source_cfg)
+        for stale in ("_status", "_lx_pg", "_lx_pending_rename", "url_identifier", "_lx_backups", "_lx_clone_group",
+                      "clone_group_id", "_lx_ready", "_lx_start", "_lx_certificate_names"):
+            props.pop(stale, None)
+        props.update(deletion_protection=False, tags=[], vpc_security_group_ids=[], db_subnet_group_name=None,
+                     db_cluster_parameter_group_name=None)
+        for key, value in params.items():
+            if key not in skip and value not in (None, "", []):
+                props[key] = value
+        if params.get("KmsKeyId"):
+            props["storage_encrypted"] = True
+        props.pop("storage_type", None)  # moto knows only gp2/io1 storage; prepare_cluster sets Aurora's
+        return props
+
+    def restore_db_cluster_from_snapshot(self, resp: RDSResponse) -> ActionResult:
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        self.check_new_cluster(backend, params)
         snapshot = self.find_snapshot(account, region, params["SnapshotIdentifier"])
         if snapshot.status != "available":
             raise _fault("InvalidDBClusterSnapshotStateFault",
@@ -363,24 +391,9 @@ class RdsLayer:
             raise _fault("DBClusterSnapshotNotFoundFault", f"DBClusterSnapshot {params['SnapshotIdentifier']} not found.")
         version = self.restore_engine_version(snapshot, params.get("EngineVersion"))
         validate_serverless_scaling(params.get("ServerlessV2ScalingConfiguration"), version)
-        props = copy.copy(snapshot.cluster.get_cfg())
-        for stale in ("_status", "_lx_pg", "_lx_pending_rename", "url_identifier"):
-            props.pop(stale, None)
-        # A restore does not inherit the source's protection or tags; it takes what the request says.
-        props["deletion_protection"] = False
-        props["tags"] = []
-        props["vpc_security_group_ids"] = []
-        props["db_subnet_group_name"] = None
-        props["db_cluster_parameter_group_name"] = None
-        props["storage_encrypted"] = snapshot.encrypted
-        props["kms_key_id"] = snapshot.kms_key_id
-        for key, value in params.items():
-            if value not in (None, "", []):
-                props[key] = value
-        if params.get("KmsKeyId"):
-            props["storage_encrypted"] = True
+        source_cfg = dict(snapshot.cluster.get_cfg(), storage_encrypted=snapshot.encrypted, kms_key_id=snapshot.kms_key_id)
+        props = self.restored_props(source_cfg, params)
         props["engine_version"] = version
-        props.pop("storage_type", None)  # moto knows only gp2/io1 storage; prepare_cluster sets Aurora's
         data, data_ready = self.snapshot_data(snapshot)
         if data is not None and data_ready.done():
             # The restored cluster answers with the password that was in the snapshot: the source's.
@@ -393,6 +406,111 @@ class RdsLayer:
             cluster._lx_pg, cluster._lx_ready = self.rt.data.cluster_from_snapshot(
                 data, cluster.master_username, props.get("master_user_password") or "", ready=data_ready)
         self.prepare_cluster(account, region, cluster, "restore", params)
+        return ActionResult({"DBCluster": cluster})
+
+    # --- point in time and clones ---------------------------------------------------------------------
+    CLONES_PER_SOURCE = 15  # Aurora User Guide (older editions), "Limitations of Aurora cloning": the stricter reading
+
+    def find_source_cluster(self, account: str, region: str, identifier: str) -> DBCluster:
+        """SourceDBClusterIdentifier: a name in this account and region, or an ARN. Another region's cluster cannot be
+        restored or cloned here ("You can't create a clone in a different AWS Region"); another account's needs an
+        AWS RAM share, which is not modelled: not found, as AWS answers for a cluster it does not show you."""
+        if identifier.startswith("arn:"):
+            parts = identifier.split(":")
+            if len(parts) < 7 or parts[3] != region or parts[4] != account or parts[5] != "cluster":
+                raise DBClusterNotFoundError(identifier)
+            identifier = parts[6]
+        return self.find_cluster(self.backend(account, region), identifier.lower())
+
+    def record_backup(self, cluster: DBCluster):
+        """A timestamped base copy of the cluster's data: what its continuous backup could restore to from now on.
+        Returns (answer, Future of the copy)."""
+        server = getattr(cluster, "_lx_pg", None)
+        if server is None:
+            raise ValueError(f"cluster {cluster.db_cluster_identifier} has no data to back up")
+        data, ready = self.rt.data.snapshot(server, after=cluster._lx_ready)
+        moment = datetime.datetime.now(datetime.timezone.utc)
+        backups = cluster.__dict__.setdefault("_lx_backups", [])
+        backups.append((moment, data, ready))
+        return {"ok": True, "cluster": cluster.db_cluster_identifier, "time": moment.isoformat()}, ready
+
+    @staticmethod
+    def backup_at(cluster: DBCluster, moment: datetime.datetime):
+        """The newest base copy taken at or before `moment`, or None."""
+        found = [entry for entry in getattr(cluster, "_lx_backups", []) if entry[0] <= moment]
+        return found[-1] if found else None
+
+    @staticmethod
+    def restore_time(value) -> datetime.datetime:
+        if isinstance(value, datetime.datetime):
+            moment = value
+        else:
+            try:
+                moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise InvalidParameterValue(f"Invalid RestoreToTime: {value}") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+    def restore_db_cluster_to_point_in_time(self, resp: RDSResponse) -> ActionResult:
+        """A full copy of the source at a time (or its latest restorable time), or a copy-on-write clone of it now."""
+        params, account, region = resp.params, resp.current_account, resp.region
+        backend = self.backend(account, region)
+        self.check_new_cluster(backend, params)
+        restore_type = params.get("RestoreType") or "full-copy"
+        if restore_type not in ("full-copy", "copy-on-write"):
+            raise InvalidParameterValue(f"Invalid RestoreType: {restore_type}. Valid values: full-copy, copy-on-write")
+        latest = str(params.get("UseLatestRestorableTime", "")).lower() == "true"
+        to_time = params.get("RestoreToTime")
+        if to_time and latest:
+            raise InvalidParameterCombination("Cannot specify both RestoreToTime and UseLatestRestorableTime")
+        if to_time and restore_type == "copy-on-write":
+            raise InvalidParameterCombination("RestoreToTime cannot be specified when RestoreType is copy-on-write")
+        if not to_time and not latest:
+            raise InvalidParameterCombination("Either RestoreToTime or UseLatestRestorableTime must be specified")
+        source = self.find_source_cluster(account, region, params.get("SourceDBClusterIdentifier") or "")
+        if source.status not in CLUSTER_READY:
+            raise _fault("InvalidDBClusterStateFault",
+                         f"DbCluster {source.db_cluster_identifier} is not in an available state (it is {source.status}).")
+        base = None
+        if restore_type == "copy-on-write":
+            if not self.instances_of(backend, source):
+                raise _fault("InvalidDBClusterStateFault",
+                             f"Cannot clone DB cluster {source.db_cluster_identifier}: it has no DB instance.")
+            group = getattr(source, "_lx_clone_group", None)
+            members = [c for c in backend.clusters.values() if group and getattr(c, "_lx_clone_group", None) == group
+                       and c is not source]
+            if len(members) >= self.CLONES_PER_SOURCE:
+                raise _fault("DBClusterQuotaExceededFault",
+                             f"Cannot create more than {self.CLONES_PER_SOURCE} clones of DB cluster {source.db_cluster_identifier}.")
+        elif to_time:
+            moment = self.restore_time(to_time)
+            earliest = getattr(source, "earliest_restorable_time", None)
+            now = datetime.datetime.now(datetime.timezone.utc)
+            if moment > now or (earliest is not None and moment < _aware(earliest)):
+                raise _fault("InvalidRestoreFault", f"The requested RestoreToTime {moment.isoformat()} is outside the restorable "
+                                                    f"window of DB cluster {source.db_cluster_identifier}.")
+            base = self.backup_at(source, moment)
+            if base is None and getattr(source, "_lx_pg", None) is not None:
+                raise _fault("InvalidRestoreFault", f"No backup of DB cluster {source.db_cluster_identifier} covers "
+                                                    f"{moment.isoformat()} (the emulator restores only to times after a recorded "
+                                                    f"base copy: POST /_localaws/backup).")
+        self.validate_references(account, region, params)
+        props = self.restored_props(source.get_cfg(), params, skip=(
+            "restore_type", "use_latest_restorable_time", "restore_to_time", "source_db_cluster_identifier"))
+        server = getattr(source, "_lx_pg", None)
+        if server is not None:
+            props["master_user_password"] = server.password
+        cluster = backend.create_db_cluster(props)
+        cluster._lx_pg, cluster._lx_ready, cluster._lx_start = None, done_future(), None
+        if server is not None:
+            data, ready = (base[1], base[2]) if base is not None else self.rt.data.snapshot(server, after=source._lx_ready)
+            cluster._lx_pg, cluster._lx_ready = self.rt.data.cluster_from_snapshot(
+                data, cluster.master_username, server.password, ready=ready)
+        if restore_type == "copy-on-write":
+            group = getattr(source, "_lx_clone_group", None) or "clone-group-" + source.resource_id
+            source._lx_clone_group = cluster._lx_clone_group = group
+            source.clone_group_id = cluster.clone_group_id = group  # DescribeDBClusters' CloneGroupId
+        self.prepare_cluster(account, region, cluster, "clone" if restore_type == "copy-on-write" else "restore", params)
         return ActionResult({"DBCluster": cluster})
 
     @staticmethod
@@ -827,7 +945,7 @@ class RdsLayer:
                "create_db_cluster_snapshot", "copy_db_cluster_snapshot", "delete_db_cluster_snapshot",
                "describe_db_cluster_snapshots", "modify_db_cluster_snapshot_attribute", "delete_db_cluster",
                "modify_db_cluster", "stop_db_cluster", "start_db_cluster", "reboot_db_instance", "add_tags_to_resource",
-               "describe_db_engine_versions", "describe_orderable_db_instance_options")
+               "describe_db_engine_versions", "describe_orderable_db_instance_options", "restore_db_cluster_to_point_in_time")
 
     def install(self) -> None:
         self.original = {name: getattr(RDSResponse, name, None) for name in self.PATCHED}
@@ -863,6 +981,17 @@ def _patch_models(layer: RdsLayer) -> None:
             pass
 
     DBCluster.save_automated_backup = save_automated_backup
+
+    original_save_instance_backup = DBInstance.save_automated_backup
+
+    def save_instance_backup(self):
+        # The same for instances: a replaced cluster's new writer takes its predecessor's name within the minute.
+        try:
+            original_save_instance_backup(self)
+        except DBSnapshotAlreadyExistsError:
+            pass
+
+    DBInstance.save_automated_backup = save_instance_backup
 
     original_cluster_endpoint = DBCluster.endpoint.fget
     original_reader_endpoint = DBCluster.reader_endpoint.fget

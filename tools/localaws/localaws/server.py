@@ -350,6 +350,8 @@ class LocalAwsApp:
             return self._force_status(payload)
         if name == "system-tags" and method == "POST":
             return self._stamp_tags(payload)
+        if name == "backup" and method == "POST":
+            return self._backup(payload)
         if name == "shutdown" and method == "POST":
             threading.Thread(target=self.on_shutdown, daemon=True).start()
             return {"ok": True}
@@ -388,6 +390,23 @@ class LocalAwsApp:
                 raise ValueError(f"no resource {arn}")
             resource.add_tags([{"Key": key, "Value": str(value)} for key, value in tags.items()])
         return {"ok": True, "arn": arn}
+
+    def _backup(self, payload: dict) -> dict:
+        """A point of a cluster's continuous backup: RestoreDBClusterToPointInTime can restore to this time or later."""
+        from moto.rds.models import rds_backends
+
+        ident = payload.get("cluster")
+        if not ident:
+            raise ValueError("need cluster (and account, region)")
+        backend = rds_backends[payload.get("account", "123456789012")][payload.get("region", "us-east-1")]
+        with self.rt.lock:
+            self.rt.clock.tick()
+            cluster = backend.clusters.get(ident)
+            if cluster is None:
+                raise ValueError(f"no cluster {ident}")
+            answer, ready = self.rt.rds_layer.record_backup(cluster)
+        ready.result(timeout=120)  # the copy is of the data as it is now: answered once it is taken
+        return answer
 
     @staticmethod
     def _json(start_response, data, status="200 OK"):

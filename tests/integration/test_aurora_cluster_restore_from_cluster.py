@@ -1,0 +1,113 @@
+"""aurora_cluster_restore from a cluster instead of a snapshot (source_type clone / point_in_time), through real
+ansible-playbook against the emulator: the target gets the source's data as it is now (clone) or was at a time, the
+same guards, instances and password reset as a snapshot restore, and every bad input refused with nothing changed."""
+import datetime
+import time
+
+import psycopg2
+import pytest
+
+from test_aurora_cluster_restore import NEW_PASSWORD
+from test_aurora_cluster_restore import SOURCE_PASSWORD
+from test_aurora_cluster_restore import TARGET
+from test_aurora_cluster_restore import cluster
+from test_aurora_cluster_restore import module_args
+from test_aurora_cluster_restore import mutations
+from test_aurora_cluster_restore import run
+# The seeded emulator with production, its snapshot "refresh" and an older staging target, as a fixture.
+from test_aurora_cluster_restore import env  # noqa: F401  pylint: disable=unused-import
+
+MUTATING = ("RestoreDBClusterToPointInTime",)
+
+
+def from_cluster(source_type, **overrides):
+    args = module_args(source_type=source_type, source_cluster_identifier="production")
+    del args["snapshot_identifier"]
+    args.update(overrides)
+    return args
+
+
+def execute(info, sql):
+    with psycopg2.connect(host=info["endpoint"], port=info["port"], user="postgres", password=SOURCE_PASSWORD, dbname="appdb") as conn:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    conn.close()
+
+
+def markers(result):
+    with psycopg2.connect(host=result["endpoint"], port=result["port"], user="postgres", password=NEW_PASSWORD, dbname="appdb",
+                          connect_timeout=5) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM refresh_marker ORDER BY id")
+            rows = [row[0] for row in cur.fetchall()]
+    conn.close()
+    return rows
+
+
+def test_a_clone_replaces_the_target_with_the_source_as_it_is_now_once_per_operation(env, tmp_path):
+    execute(env.info, "INSERT INTO refresh_marker VALUES (43)")  # after the snapshot: only a clone has it
+    first = run(tmp_path, from_cluster("clone", operation_id="op-1"))
+    assert first.rc == 0, first.output
+    result = first.result("restore0")
+    assert result["changed"] is True and result["source_type"] == "clone"
+    assert result["snapshot_restored"].startswith("clone:arn:aws:rds:us-east-1:") and "@latest#" in result["snapshot_restored"]
+    assert result["engine_version_source"] == "source cluster"
+    assert markers(result) == [42, 43]
+    group = cluster(env, "production").get("CloneGroupId")
+    assert group is not None and cluster(env, TARGET).get("CloneGroupId") == group
+    assert env.counts()["services"]["rds"].get("RestoreDBClusterToPointInTime") == 1
+
+    again = run(tmp_path, from_cluster("clone", operation_id="op-1"))
+    assert again.rc == 0 and again.result("restore0")["changed"] is False and again.result("restore0")["plan"] == []
+    execute(env.info, "INSERT INTO refresh_marker VALUES (44)")
+    next_night = run(tmp_path, from_cluster("clone", operation_id="op-2", strategy="swap"))
+    assert next_night.rc == 0, next_night.output
+    assert markers(next_night.result("restore0")) == [42, 43, 44]
+    assert cluster(env, "production")["Status"] == "available"
+
+
+def test_a_point_in_time_restore_has_that_times_rows_and_not_later_ones(env, tmp_path):
+    env.backup("production")
+    moment = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    time.sleep(0.05)
+    execute(env.info, "INSERT INTO refresh_marker VALUES (43)")
+    at_time = run(tmp_path, from_cluster("point_in_time", restore_to_time=moment))
+    assert at_time.rc == 0, at_time.output
+    result = at_time.result("restore0")
+    assert result["snapshot_restored"].startswith("point-in-time:arn:aws:rds:us-east-1:")
+    assert markers(result) == [42]
+    latest = run(tmp_path, from_cluster("point_in_time", operation_id="op-latest"))
+    assert latest.rc == 0, latest.output
+    assert markers(latest.result("restore0")) == [42, 43]
+
+
+@pytest.mark.parametrize("args, message", [
+    (from_cluster("clone", source_cluster_identifier=None), "source_cluster_identifier is required with source_type=clone"),
+    (dict(from_cluster("clone"), snapshot_identifier="refresh"), "snapshot_identifier is not used with source_type=clone"),
+    (from_cluster("clone", engine_version="16.8"), "engine_version: a clone keeps the source cluster's engine version"),
+    (from_cluster("clone", restore_to_time="2026-12-01T00:00:00Z"), "restore_to_time applies to source_type=point_in_time only"),
+    (from_cluster("point_in_time", restore_to_time="yesterday"), "restore_to_time 'yesterday' is not an ISO-8601 time with a time zone"),
+    (from_cluster("point_in_time", restore_to_time="2026-12-01T00:00:00"), "is not an ISO-8601 time with a time zone"),
+    (from_cluster("point_in_time", restore_to_time="2099-01-01T00:00:00Z"),
+     "restore_to_time 2099-01-01T00:00:00Z is outside the restorable window of 'production'"),
+    (from_cluster("clone", source_cluster_identifier="nope"), "source_cluster_identifier 'nope': no such cluster in region us-east-1"),
+    (from_cluster("clone", source_cluster_identifier="arn:aws:rds:us-west-2:123456789012:cluster:production"),
+     "source_cluster_identifier 'arn:aws:rds:us-west-2:123456789012:cluster:production' is in region 'us-west-2'"),
+    (from_cluster("clone", cluster_identifier="production"), "refusing to restore 'production' from itself"),
+    (dict(module_args(source_type="snapshot"), snapshot_identifier=None), "snapshot_identifier is required with source_type=snapshot"),
+])
+def test_bad_inputs_fail_in_one_line_and_change_nothing(env, tmp_path, args, message):
+    before = dict(mutations(env), pitr=env.counts()["services"].get("rds", {}).get("RestoreDBClusterToPointInTime", 0))
+    args = {key: value for key, value in args.items() if value is not None}
+    result = run(tmp_path, args, ignore_errors=True).result("restore0")
+    assert result.get("failed") is True and message in result["msg"], result.get("msg")
+    assert "\n" not in result["msg"]
+    assert dict(mutations(env), pitr=env.counts()["services"].get("rds", {}).get("RestoreDBClusterToPointInTime", 0)) == before
+    assert cluster(env, TARGET)["DBClusterMembers"][0]["DBInstanceIdentifier"] == "staging-old-1"
+
+
+def test_a_source_that_is_not_available_is_refused(env, tmp_path):
+    env.force_status("cluster", "production", "modifying")
+    result = run(tmp_path, from_cluster("clone"), ignore_errors=True).result("restore0")
+    assert result["msg"] == "source_cluster_identifier 'production' is modifying; a clone needs it available"
+    assert cluster(env, TARGET)["DBClusterMembers"][0]["DBInstanceIdentifier"] == "staging-old-1"
