@@ -73,3 +73,15 @@ def test_auto_clones_a_same_region_source_and_copies_a_cross_region_one(world, a
     count, masked = app_rows(A, "dev-app", world["dev"]["users"]["application_user"])
     assert count > 0 and masked == count
     assert rds(A).describe_db_clusters(DBClusterIdentifier=SOURCE)["DBClusters"][0]["Status"] == "available"
+
+    # staging-app is in account B: a clone of account A's cluster needs an AWS RAM share, which preflight refuses in
+    # one line, before anything is copied or restored.
+    aws_env.clear_counts()
+    refused = restore(tmp_path, "--limit", "staging-app", extra_vars={"restore_source_method": "clone", "restore_source_cluster": SOURCE,
+                                                                      "restore_source_region": REGION})
+    assert refused.rc != 0
+    assert ("staging-app: restore_source_method=clone needs restore_source_cluster (got 'prod-west') in the target's account "
+            "and region (source 123456789012 us-west-2, target 210987654321 us-west-2)") in " ".join(refused.output.split())
+    counts = aws_env.counts()["services"].get("rds", {})
+    assert not counts.get("RestoreDBClusterToPointInTime") and not counts.get("CopyDBClusterSnapshot")
+    assert not counts.get("DeleteDBCluster") and not counts.get("RestoreDBClusterFromSnapshot")
