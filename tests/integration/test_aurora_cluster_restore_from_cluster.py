@@ -2,18 +2,29 @@
 ansible-playbook against the emulator: the target gets the source's data as it is now (clone) or was at a time, the
 same guards, instances and password reset as a snapshot restore, and every bad input refused with nothing changed."""
 import datetime
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psycopg2
 import pytest
+
+from helpers.ansible_run import REPO_ROOT
+from helpers.ansible_run import ansible_env
 
 from test_aurora_cluster_restore import NEW_PASSWORD
 from test_aurora_cluster_restore import SOURCE_PASSWORD
 from test_aurora_cluster_restore import TARGET
 from test_aurora_cluster_restore import cluster
+from test_aurora_cluster_restore import descendants
 from test_aurora_cluster_restore import module_args
 from test_aurora_cluster_restore import mutations
+from test_aurora_cluster_restore import playbook
 from test_aurora_cluster_restore import run
+from test_aurora_cluster_restore import wait_for
 # The seeded emulator with production, its snapshot "refresh" and an older staging target, as a fixture.
 from test_aurora_cluster_restore import env  # noqa: F401  pylint: disable=unused-import
 
@@ -111,3 +122,31 @@ def test_a_source_that_is_not_available_is_refused(env, tmp_path):
     result = run(tmp_path, from_cluster("clone"), ignore_errors=True).result("restore0")
     assert result["msg"] == "source_cluster_identifier 'production' is modifying; a clone needs it available"
     assert cluster(env, TARGET)["DBClusterMembers"][0]["DBInstanceIdentifier"] == "staging-old-1"
+
+
+def test_a_clone_killed_while_it_is_made_resumes_with_the_same_clone(env, tmp_path):
+    """SIGKILL ansible-playbook (and its module) while the clone is being created: the rerun of the same operation
+    finds the clone by its tags and carries on; it never clones twice."""
+    env.set_durations(clone=20)  # still creating when the rerun plans, on a loaded machine too
+    path = Path(tmp_path) / "kill.yml"
+    path.write_text(playbook([from_cluster("clone", operation_id="op-kill", strategy="swap")]))
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", str(path)],
+                            env=ansible_env(), cwd=str(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_for(lambda: env.counts()["services"].get("rds", {}).get("RestoreDBClusterToPointInTime", 0) >= 1, timeout=90)
+    finally:
+        for pid in [proc.pid] + descendants(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=30)
+    assert cluster(env, "staging-restoring") is not None
+    env.set_durations(clone=0.3)
+    rerun = run(tmp_path, from_cluster("clone", operation_id="op-kill", strategy="swap"))
+    assert rerun.rc == 0, rerun.output
+    result = rerun.result("restore0")
+    assert "restore_cluster" not in [step["action"] for step in result["plan"]]
+    assert env.counts()["services"]["rds"]["RestoreDBClusterToPointInTime"] == 1
+    assert markers(result) == [42]
