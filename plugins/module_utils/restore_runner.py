@@ -73,6 +73,7 @@ class RunnerBase:
         self.downtime_seconds = None
         self.final_snapshots = []
         self.current = None
+        self.timed_out = False  # a wait ran out of time (the run, or only the caller's slice of it)
 
     def wait(self, observe, what, fast=False):
         remaining = max(0.0, self.deadline - self.clock())
@@ -82,6 +83,7 @@ class RunnerBase:
             report = wait_until(observe, what, remaining, min_interval=min_interval, max_interval=max(min_interval, self.max_interval),
                                 on_progress=self.on_progress, clock=self.clock, sleep=self.sleep, waited_before=waited_before)
         except WaitTimeout as error:
+            self.timed_out = True
             self.waits.append({"what": what, "status": error.last_status, "timed_out": True})
             raise RestoreError("%s (wait_timeout=%ss for the whole run); run again to resume from here" % (error, self.wait_timeout)) from None
         except WaitFailed as error:

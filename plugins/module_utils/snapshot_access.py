@@ -19,6 +19,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils import snapsh
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import caller_account
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import SnapshotError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_budget
 
 
 class Deadline:
@@ -44,7 +45,7 @@ class SnapshotAccess:
         self.region = module.region
         self.plan = []
         self.result = {"changed": False, "plan": self.plan}
-        self.deadline = Deadline(self.params["wait_timeout"])
+        self.deadline = Deadline(slice_budget(self.params["wait_timeout"], self.params.get("wait_deadline")))
         self._clients = {}
         self._account_id = None
 

@@ -156,3 +156,17 @@ def _report(elapsed, polls, observation, trail):
         "progress": list(trail),
         "resource": observation.resource,
     }
+
+
+# --- waits in slices: one call waits at most a slice, the whole wait ends at an absolute deadline --------------
+def slice_budget(wait_timeout, wait_deadline=None, now=time.time):
+    """Seconds this call may wait: its wait_timeout, cut to what is left before wait_deadline (epoch seconds)."""
+    if wait_deadline is None:
+        return float(wait_timeout)
+    return max(0.0, min(float(wait_timeout), float(wait_deadline) - now()))
+
+
+def slice_ended_early(wait_deadline=None, now=time.time, margin=1.0):
+    """True when a wait that timed out was only a slice: the whole wait's deadline is still ahead (by `margin`), so
+    the caller returns its progress (timed_out) instead of failing, and the next slice carries on."""
+    return wait_deadline is not None and float(wait_deadline) - now() > margin

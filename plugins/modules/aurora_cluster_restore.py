@@ -273,6 +273,13 @@ options:
     description: Longest pause between two status polls, in seconds (the pause grows with the time waited).
     type: float
     default: 30
+  wait_deadline:
+    description:
+      - The absolute end of the whole wait, in epoch seconds, for callers that wait in slices of I(wait_timeout)
+        seconds (the restore role does). A slice that ends before it returns without failing, with
+        RV(timed_out=true) and the wait's progress, and the next call carries on; once it has passed, the wait fails
+        with the timeout message.
+    type: float
   waited_seconds:
     description:
       - How long this restore's waits already ran in earlier calls, for callers that wait in slices (the restore
@@ -338,6 +345,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+timed_out:
+  description:
+    - True when the call's slice (I(wait_timeout)) ended with I(wait_deadline) still ahead; the result then also has
+      C(wait_phase) (the phase it was in) and C(wait_status) (what it waited for, one line).
+  returned: when a slice ended early
+  type: bool
 cluster_identifier:
   description: The target cluster.
   returned: always
@@ -511,6 +524,8 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import writer_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_runner import Runner
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_budget
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_ended_early
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_problem
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import read_json_secret
@@ -574,6 +589,7 @@ def argument_spec():
         poll_interval_min=dict(type="float", default=2),
         poll_interval_max=dict(type="float", default=30),
         waited_seconds=dict(type="float", default=0),
+        wait_deadline=dict(type="float"),
         operation_id=dict(type="str"),
     )
 
@@ -854,7 +870,8 @@ def run(module):
         result.update(target_facts(client, ready))
         return result, None
 
-    runner = Runner(client, ctx, params["wait_timeout"], params["poll_interval_min"], params["poll_interval_max"],
+    runner = Runner(client, ctx, slice_budget(params["wait_timeout"], params["wait_deadline"]), params["poll_interval_min"],
+                    params["poll_interval_max"],
                     password_reader=lambda: password_holder["password"], waited_before=params["waited_seconds"])
     try:
         runner.run(steps)
@@ -895,6 +912,10 @@ def main():
         error, runner = failure
         result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
                       final_snapshots=runner.final_snapshots)
+        if runner.timed_out and slice_ended_early(module.params["wait_deadline"]):
+            # Only this call's slice ended: its progress, and the next call carries on from what exists.
+            result.update(timed_out=True, wait_phase=runner.current["phase"] if runner.current else None, wait_status=str(error))
+            module.exit_json(**result)
         if runner.current:
             result.update(failed_step="%s:%s" % (runner.current["action"], runner.current["cluster"]), failed_phase=runner.current["phase"])
         fail_with(module, str(error), error.aws_error, **result)

@@ -136,6 +136,13 @@ options:
     description: The longest pause, in seconds, between two describe calls while waiting.
     type: int
     default: 30
+  wait_deadline:
+    description:
+      - The absolute end of the whole wait, in epoch seconds, for callers that wait in slices of I(wait_timeout)
+        seconds (the restore role does). A slice that ends before it returns without failing, with
+        RV(timed_out=true) and the wait's progress, and the next call carries on; once it has passed, the wait fails
+        with the timeout message.
+    type: float
   waited_seconds:
     description:
       - How long this copy's wait already ran in earlier calls, for callers that wait in slices (the restore role
@@ -211,6 +218,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+timed_out:
+  description: True when the call's slice (I(wait_timeout)) ended before the copy, with I(wait_deadline) still ahead.
+  returned: when it waited
+  type: bool
 source_snapshot:
   description: The selected source snapshot and why it was chosen.
   returned: when state is present or shared
@@ -347,6 +358,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots imp
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_ended_early
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_until
 
 MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
@@ -668,6 +680,7 @@ def main():
         wait_timeout=dict(type="int", default=14400),
         poll_interval_max=dict(type="int", default=30),
         waited_seconds=dict(type="float", default=0),
+        wait_deadline=dict(type="float"),
         keep_newest=dict(type="int"),
         max_age_days=dict(type="float"),
         exclude_snapshot_identifiers=dict(type="list", elements="str", default=[]),
@@ -686,8 +699,11 @@ def main():
         validate(module.params)
         {"present": copier.run_present, "shared": copier.run_shared, "absent": copier.run_absent}[module.params["state"]]()
     except WaitTimeout as error:
-        # The wait so far (status, percent, trail) comes back too: a caller waiting in chunks reports it.
+        # The wait so far (status, percent, trail) comes back too: a caller waiting in slices reports it.
         copier.result["wait"] = {key: value for key, value in error.progress.items() if key != "resource"}
+        copier.result["timed_out"] = True
+        if slice_ended_early(module.params["wait_deadline"]):
+            module.exit_json(**copier.result)
         module.fail_json(msg=str(error), **copier.result)
     except (SnapshotError, WaitFailed) as error:
         module.fail_json(msg=str(error), **copier.result)

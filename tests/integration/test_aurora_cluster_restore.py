@@ -467,3 +467,16 @@ def test_the_longest_target_name_swaps_with_names_aws_accepts(env, tmp_path):
     names += [s.get("new_identifier") or s["cluster"] for s in result["plan"]]
     assert all(len(name) <= 63 for name in names), names
     assert cluster(env, long_target) is not None
+
+
+def test_a_slice_before_the_deadline_returns_its_progress_and_the_next_one_carries_on(env, tmp_path):
+    """wait_deadline: a slice (wait_timeout) that ends before the whole wait's deadline returns timed_out with its
+    phase, not a failure; the next call resumes from what exists."""
+    env.set_durations(restore=4)
+    first = run(tmp_path, module_args(wait_timeout=1, wait_deadline=time.time() + 600)).result("restore0")
+    assert first.get("failed") is not True and first["timed_out"] is True and first["changed"] is True
+    assert first["wait_phase"] == "restore" and "to become available" in first["wait_status"]
+    env.set_durations(restore=0.3)
+    second = run(tmp_path, module_args(wait_deadline=time.time() + 600))
+    assert second.rc == 0 and not second.result("restore0").get("timed_out")
+    assert_restored(second.result("restore0"), env)

@@ -403,3 +403,20 @@ def test_final_snapshot_retention_keeps_the_newest_of_each_target_and_never_a_co
     assert sorted(item["identifier"] for item in finals["deleted"]) == ["dev-final-1", "dev-final-2"]
     left = {item["DBClusterSnapshotIdentifier"] for item in client.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]}
     assert {"dev-final-3", "stg-final-1", "production-seed"} <= left
+
+
+def test_a_slice_before_the_deadline_returns_its_progress_and_only_the_deadline_fails(seeded, aws_env, tmp_path):
+    """wait_deadline: the copy's wait in slices. A slice that ends before it is not a failure (timed_out, with the
+    wait's status); the slice that reaches it fails with the timeout message."""
+    aws_env.set_durations(copy=60.0)
+    key = kms_key(TARGET_REGION)
+    args = dict(region=TARGET_REGION, source_snapshot_identifier=seeded["snapshot_arn"], kms_key_id=key, wait_timeout=2)
+    first = one(tmp_path, wait_deadline=time.time() + 600, **args)
+    assert first.get("failed") is not True and first["timed_out"] is True and "msg" not in first
+    assert first["changed"] is True and first["wait"]["status"] == "copying"
+    last = one(tmp_path, wait_deadline=time.time() + 1, **args)
+    assert last["failed"] is True and last["timed_out"] is True and last["msg"].startswith("timed out after ")
+    # The next slice waits on for the same copy (the copy's 60 s were fixed when it started): one copy in all.
+    again = one(tmp_path, wait_deadline=time.time() + 600, **args)
+    assert again.get("failed") is not True and again["timed_out"] is True and again["changed"] is False
+    assert aws_env.counts()["services"]["rds"]["CopyDBClusterSnapshot"] == 1

@@ -130,3 +130,14 @@ def test_a_later_slice_goes_on_at_the_interval_reached():
                                waited_before=waited_before)
     assert fresh.sleeps[0] == waiting.DEFAULT_MIN_INTERVAL and resumed.sleeps[0] == waiting.DEFAULT_MAX_INTERVAL
     assert len(resumed.sleeps) < len(fresh.sleeps) / 4
+
+
+def test_a_slice_waits_at_most_until_the_deadline_and_ends_early_only_before_it():
+    from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_budget, slice_ended_early
+
+    assert slice_budget(60, None, now=lambda: 1000.0) == 60.0
+    assert slice_budget(60, 1030.0, now=lambda: 1000.0) == 30.0
+    assert slice_budget(60, 900.0, now=lambda: 1000.0) == 0.0
+    assert slice_ended_early(1100.0, now=lambda: 1000.0) is True
+    assert slice_ended_early(1000.5, now=lambda: 1000.0) is False  # within the margin: the whole wait is over
+    assert slice_ended_early(None) is False  # a call without a deadline is the whole wait
