@@ -160,10 +160,12 @@ def _report(elapsed, polls, observation, trail):
 
 # --- waits in slices: one call waits at most a slice, the whole wait ends at an absolute deadline --------------
 def slice_budget(wait_timeout, wait_deadline=None, now=time.time):
-    """Seconds this call may wait: its wait_timeout, cut to what is left before wait_deadline (epoch seconds)."""
+    """Seconds this call may wait: its wait_timeout (as given, so messages quote it), cut to the whole seconds left
+    before wait_deadline (epoch seconds)."""
     if wait_deadline is None:
-        return float(wait_timeout)
-    return max(0.0, min(float(wait_timeout), float(wait_deadline) - now()))
+        return wait_timeout
+    left = float(wait_deadline) - now()
+    return wait_timeout if left >= wait_timeout else max(0, int(left))
 
 
 def slice_ended_early(wait_deadline=None, now=time.time, margin=1.0):
