@@ -701,7 +701,7 @@ def utc_time(value, option):
     return moment.astimezone(datetime.timezone.utc)
 
 
-def describe_source_cluster(module, client, params, region, target):
+def describe_source_cluster(client, params, region, target):
     """The cluster a clone or a point-in-time restore is made from, as the plan reads a snapshot; refused in one line
     when it is missing, not available, the target itself, has no instance to clone, or the time is out of range."""
     kind, ident = params["source_type"], params["source_cluster_identifier"]
@@ -817,7 +817,7 @@ def run(module):
     if params["source_type"] == "snapshot":
         snapshot = snapshot_source(client, params["snapshot_identifier"], region)
     else:
-        snapshot = describe_source_cluster(module, client, params, region, target)
+        snapshot = describe_source_cluster(client, params, region, target)
 
     password_holder = {}
     secret_version = None

@@ -82,6 +82,17 @@ def descendants(pid):
     return found
 
 
+def kill_with_descendants(proc):
+    """SIGKILL a playbook run: the module runs in a child of ansible-playbook that may have a session of its own,
+    so each descendant is killed too."""
+    for pid in [proc.pid] + descendants(proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=30)
+
+
 @pytest.fixture
 def env(aws_env):
     """Seeded emulator; a 'refresh' snapshot of production, the staging secret, and an existing staging target."""
@@ -341,13 +352,7 @@ def test_killed_playbook_then_rerun_finishes(env, tmp_path):
     try:
         wait_for(lambda: env.counts()["services"].get("rds", {}).get("CreateDBInstance", 0) >= 3, timeout=90)
     finally:
-        # the module runs in a child of ansible-playbook that may have a session of its own: kill each descendant
-        for pid in [proc.pid] + descendants(proc.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        proc.wait(timeout=30)
+        kill_with_descendants(proc)
     temp = cluster(env, "staging-restoring")
     assert temp is not None and cluster(env, TARGET)["DBClusterMembers"][0]["DBInstanceIdentifier"] == "staging-old-1"
     env.set_durations(instance_create=0.3)

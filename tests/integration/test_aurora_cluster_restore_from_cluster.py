@@ -2,8 +2,6 @@
 ansible-playbook against the emulator: the target gets the source's data as it is now (clone) or was at a time, the
 same guards, instances and password reset as a snapshot restore, and every bad input refused with nothing changed."""
 import datetime
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +17,7 @@ from test_aurora_cluster_restore import NEW_PASSWORD
 from test_aurora_cluster_restore import SOURCE_PASSWORD
 from test_aurora_cluster_restore import TARGET
 from test_aurora_cluster_restore import cluster
-from test_aurora_cluster_restore import descendants
+from test_aurora_cluster_restore import kill_with_descendants
 from test_aurora_cluster_restore import module_args
 from test_aurora_cluster_restore import mutations
 from test_aurora_cluster_restore import playbook
@@ -136,12 +134,7 @@ def test_a_clone_killed_while_it_is_made_resumes_with_the_same_clone(env, tmp_pa
     try:
         wait_for(lambda: env.counts()["services"].get("rds", {}).get("RestoreDBClusterToPointInTime", 0) >= 1, timeout=90)
     finally:
-        for pid in [proc.pid] + descendants(proc.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        proc.wait(timeout=30)
+        kill_with_descendants(proc)
     assert cluster(env, "staging-restoring") is not None
     env.set_durations(clone=0.3)
     rerun = run(tmp_path, from_cluster("clone", operation_id="op-kill", strategy="swap"))
