@@ -44,22 +44,21 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restored_from
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_until
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitBudget
 
 
 class RunnerBase:
     """Carries out a plan's steps with a single deadline; records timings per phase, waits and the swap's downtime."""
 
     def __init__(self, client, ctx, wait_timeout, min_interval, max_interval, password_reader=None, clock=time.monotonic,
-                 sleep=time.sleep, on_progress=None, waited_before=0.0):
+                 sleep=time.sleep, on_progress=None, waited_before=0.0, wait_deadline=None, wait_started=None):
         self.client = client
-        # How long an earlier call (slice) already waited: it was waiting on what this call's first wait continues.
-        self.waited_before = waited_before
         self.ctx = RestoreContext.of(ctx)
         self.clock = clock
         self.sleep = sleep
-        self.started = clock()
-        self.deadline = self.started + wait_timeout
+        # Every wait of the run on one budget, cut to a sliced wait's deadline; the first wait continues the slice's.
+        self.budget = WaitBudget(wait_timeout, wait_deadline, wait_started, waited_before, clock=clock)
+        self.started = self.budget.started
         self.wait_timeout = wait_timeout
         self.min_interval = min_interval
         self.max_interval = max_interval
@@ -73,17 +72,18 @@ class RunnerBase:
         self.downtime_seconds = None
         self.final_snapshots = []
         self.current = None
-        self.timed_out = False  # a wait ran out of time (the run, or only the caller's slice of it)
+
+    @property
+    def timed_out(self):
+        """A wait ran out of time (the run's, or only the caller's slice of it)."""
+        return self.budget.timed_out
 
     def wait(self, observe, what, fast=False):
-        remaining = max(0.0, self.deadline - self.clock())
         min_interval = min(self.min_interval, 0.5) if fast else self.min_interval
-        waited_before, self.waited_before = self.waited_before, 0.0
         try:
-            report = wait_until(observe, what, remaining, min_interval=min_interval, max_interval=max(min_interval, self.max_interval),
-                                on_progress=self.on_progress, clock=self.clock, sleep=self.sleep, waited_before=waited_before)
+            report = self.budget.wait(observe, what, min_interval=min_interval, max_interval=max(min_interval, self.max_interval),
+                                      on_progress=self.on_progress, sleep=self.sleep, report_spent=False)
         except WaitTimeout as error:
-            self.timed_out = True
             self.waits.append({"what": what, "status": error.last_status, "timed_out": True})
             raise RestoreError("%s (wait_timeout=%ss for the whole run); run again to resume from here" % (error, self.wait_timeout)) from None
         except WaitFailed as error:

@@ -19,21 +19,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils import snapsh
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import caller_account
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import SnapshotError
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_budget
-
-
-class Deadline:
-    """One budget of seconds for everything the module waits for (a copy slot, then the copy)."""
-
-    def __init__(self, seconds):
-        self.started = datetime.datetime.now(datetime.timezone.utc)
-        self.expires = self.started + datetime.timedelta(seconds=seconds)
-
-    def spent(self):
-        return (datetime.datetime.now(datetime.timezone.utc) - self.started).total_seconds()
-
-    def remaining(self):
-        return max(0.0, (self.expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitBudget
 
 
 class SnapshotAccess:
@@ -45,7 +31,9 @@ class SnapshotAccess:
         self.region = module.region
         self.plan = []
         self.result = {"changed": False, "plan": self.plan}
-        self.deadline = Deadline(slice_budget(self.params["wait_timeout"], self.params.get("wait_deadline")))
+        # Every wait of the run (a copy slot, then the copy) on one budget; a slice of a longer wait cuts it.
+        self.budget = WaitBudget(self.params["wait_timeout"], self.params.get("wait_deadline"), self.params.get("wait_started"),
+                                 self.params.get("waited_seconds") or 0.0)
         self._clients = {}
         self._account_id = None
 

@@ -12,8 +12,9 @@ targets do not poll in step, and it keeps a progress trail for the module's resu
 
 When the resource reports a percentage (snapshot copies do), the rate since it began to move predicts the end:
 the loop sleeps until then (within the interval bounds), so a copy is noticed about when it ends, with few calls.
-A caller that waits in slices passes how long the wait already ran, so each slice does not start again at the
-shortest interval.
+A caller that waits in slices (the restore role's dbops.aurora_restore.wait_in_slices) passes when the whole wait
+started and when it must end: each slice's intervals go on growing from there, and only the slice that reaches the end
+fails. WaitBudget holds this for one module run, on one clock.
 """
 
 from __future__ import annotations
@@ -172,3 +173,52 @@ def slice_ended_early(wait_deadline=None, now=time.time, margin=1.0):
     """True when a wait that timed out was only a slice: the whole wait's deadline is still ahead (by `margin`), so
     the caller returns its progress (timed_out) instead of failing, and the next slice carries on."""
     return wait_deadline is not None and float(wait_deadline) - now() > margin
+
+
+class WaitBudget:
+    """Every wait of one module run, on one clock.
+
+    The run may wait `wait_timeout` seconds in all, cut to the whole seconds left before `wait_deadline` (epoch
+    seconds) when the run is one slice of a longer wait. `wait_started` (epoch seconds) is when that longer wait
+    began: the run's first wait continues it, so its intervals start from there, not from the shortest.
+    `waited_before` is the deprecated way to say the same (seconds).
+    """
+
+    def __init__(self, wait_timeout, wait_deadline=None, wait_started=None, waited_before=0.0, clock=time.monotonic,
+                 now=time.time):
+        self.clock = clock
+        self.now = now
+        self.wait_timeout = wait_timeout
+        self.wait_deadline = wait_deadline
+        self.seconds = slice_budget(wait_timeout, wait_deadline, now)
+        self.started = clock()
+        if wait_started is not None:
+            waited_before = max(0.0, now() - float(wait_started))
+        self.waited_before = float(waited_before or 0.0)
+        self.timed_out = False  # a wait ran out of time (the run's, or only the caller's slice of it)
+
+    def spent(self):
+        return self.clock() - self.started
+
+    def remaining(self):
+        return max(0.0, self.seconds - self.spent())
+
+    def ended_early(self):
+        """The run timed out, and only its slice ended: the whole wait's deadline is still ahead."""
+        return self.timed_out and slice_ended_early(self.wait_deadline, self.now)
+
+    def wait(self, observe, what, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL, on_progress=None,
+             sleep=time.sleep, report_spent=True, continues=True):
+        """wait_until with what is left of the budget. `report_spent`: a timeout message counts the whole run's
+        seconds (what the user configured), not this wait's alone. `continues`: this wait is the one an earlier
+        slice was waiting on (the first such wait of the run takes over its elapsed time)."""
+        waited_before = 0.0
+        if continues:
+            waited_before, self.waited_before = self.waited_before, 0.0
+        try:
+            return wait_until(observe, what, self.remaining(), min_interval=min_interval, max_interval=max_interval,
+                              on_progress=on_progress, clock=self.clock, sleep=sleep,
+                              already_spent=self.spent() if report_spent else 0.0, waited_before=waited_before)
+        except WaitTimeout:
+            self.timed_out = True
+            raise

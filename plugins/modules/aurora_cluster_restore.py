@@ -280,10 +280,14 @@ options:
         RV(timed_out=true) and the wait's progress, and the next call carries on; once it has passed, the wait fails
         with the timeout message.
     type: float
+  wait_started:
+    description:
+      - When the whole wait began, in epoch seconds, for callers that wait in slices (with I(wait_deadline)). Polling
+        goes on at the interval the wait had reached instead of starting again at the shortest one.
+    type: float
   waited_seconds:
     description:
-      - How long this restore's waits already ran in earlier calls, for callers that wait in slices (the restore
-        role does). Polling goes on at the interval it had reached instead of starting again at the shortest one.
+      - Deprecated, use I(wait_started). How long this wait already ran in earlier calls, in seconds.
     type: float
     default: 0
   operation_id:
@@ -524,8 +528,6 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import writer_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_runner import Runner
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_budget
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_ended_early
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_problem
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import read_json_secret
@@ -588,8 +590,9 @@ def argument_spec():
         wait_timeout=dict(type="int", default=7200),
         poll_interval_min=dict(type="float", default=2),
         poll_interval_max=dict(type="float", default=30),
-        waited_seconds=dict(type="float", default=0),
+        waited_seconds=dict(type="float", default=0, removed_in_version="1.0.0", removed_from_collection="dbops.aurora_restore"),
         wait_deadline=dict(type="float"),
+        wait_started=dict(type="float"),
         operation_id=dict(type="str"),
     )
 
@@ -870,9 +873,9 @@ def run(module):
         result.update(target_facts(client, ready))
         return result, None
 
-    runner = Runner(client, ctx, slice_budget(params["wait_timeout"], params["wait_deadline"]), params["poll_interval_min"],
-                    params["poll_interval_max"],
-                    password_reader=lambda: password_holder["password"], waited_before=params["waited_seconds"])
+    runner = Runner(client, ctx, params["wait_timeout"], params["poll_interval_min"], params["poll_interval_max"],
+                    password_reader=lambda: password_holder["password"], waited_before=params["waited_seconds"],
+                    wait_deadline=params["wait_deadline"], wait_started=params["wait_started"])
     try:
         runner.run(steps)
     except RestoreError as error:
@@ -912,7 +915,7 @@ def main():
         error, runner = failure
         result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
                       final_snapshots=runner.final_snapshots)
-        if runner.timed_out and slice_ended_early(module.params["wait_deadline"]):
+        if runner.budget.ended_early():
             # Only this call's slice ended: its progress, and the next call carries on from what exists.
             result.update(timed_out=True, wait_phase=runner.current["phase"] if runner.current else None, wait_status=str(error))
             module.exit_json(**result)

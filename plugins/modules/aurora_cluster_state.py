@@ -115,7 +115,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import validate_identifier
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_until
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitBudget
 
 
 class PowerState:
@@ -128,12 +128,10 @@ class PowerState:
         self.params = module.params
         self.waits = []
         self.changed = False
-        self.spent = 0.0
+        self.budget = WaitBudget(self.params["wait_timeout"])
 
     def wait(self, observe, what):
-        report = wait_until(observe, what, max(1.0, self.params["wait_timeout"] - self.spent),
-                            max_interval=self.params["poll_interval_max"], already_spent=self.spent)
-        self.spent += report["waited_seconds"]
+        report = self.budget.wait(observe, what, max_interval=self.params["poll_interval_max"])
         self.waits.append({"what": what, "waited_seconds": report["waited_seconds"], "polls": report["polls"],
                            "status": report["status"]})
         return report["resource"]

@@ -143,10 +143,14 @@ options:
         RV(timed_out=true) and the wait's progress, and the next call carries on; once it has passed, the wait fails
         with the timeout message.
     type: float
+  wait_started:
+    description:
+      - When the whole wait began, in epoch seconds, for callers that wait in slices (with I(wait_deadline)). Polling
+        goes on at the interval the wait had reached instead of starting again at the shortest one.
+    type: float
   waited_seconds:
     description:
-      - How long this copy's wait already ran in earlier calls, for callers that wait in slices (the restore role
-        does). Polling goes on at the interval it had reached instead of starting again at the shortest one.
+      - Deprecated, use I(wait_started). How long this wait already ran in earlier calls, in seconds.
     type: float
     default: 0
   keep_newest:
@@ -358,8 +362,6 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots imp
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import slice_ended_early
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_until
 
 MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
@@ -446,8 +448,8 @@ class SnapshotCopies(SnapshotAccess):
                 raise
 
         try:
-            wait_until(try_copy, "a free cross-region copy slot in %s (%d copies in flight)" % (region, MAX_CROSS_REGION_COPIES_IN_FLIGHT),
-                       self.deadline.remaining(), max_interval=self.params["poll_interval_max"], already_spent=self.deadline.spent())
+            self.budget.wait(try_copy, "a free cross-region copy slot in %s (%d copies in flight)" % (region, MAX_CROSS_REGION_COPIES_IN_FLIGHT),
+                             max_interval=self.params["poll_interval_max"], continues=False)
         finally:
             self.result["waited_for_copy_slot_seconds"] = round((self.now() - slot_wait_started).total_seconds(), 1)
         return outcome["snapshot"]
@@ -468,9 +470,7 @@ class SnapshotCopies(SnapshotAccess):
             return Observation(status, done=status == "available", failed=status in snap.FAILED_STATUSES,
                                percent=current.get("PercentProgress"), resource=current)
 
-        report = wait_until(observe, "%s %r" % (describe_as, identifier), self.deadline.remaining(),
-                            max_interval=self.params["poll_interval_max"], already_spent=self.deadline.spent(),
-                            waited_before=self.params["waited_seconds"])
+        report = self.budget.wait(observe, "%s %r" % (describe_as, identifier), max_interval=self.params["poll_interval_max"])
         resource = report.pop("resource")
         self.result.setdefault("waits", []).append(dict(report, snapshot=identifier))
         self.result["wait"] = report
@@ -679,8 +679,9 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=14400),
         poll_interval_max=dict(type="int", default=30),
-        waited_seconds=dict(type="float", default=0),
+        waited_seconds=dict(type="float", default=0, removed_in_version="1.0.0", removed_from_collection="dbops.aurora_restore"),
         wait_deadline=dict(type="float"),
+        wait_started=dict(type="float"),
         keep_newest=dict(type="int"),
         max_age_days=dict(type="float"),
         exclude_snapshot_identifiers=dict(type="list", elements="str", default=[]),
@@ -702,7 +703,7 @@ def main():
         # The wait so far (status, percent, trail) comes back too: a caller waiting in slices reports it.
         copier.result["wait"] = {key: value for key, value in error.progress.items() if key != "resource"}
         copier.result["timed_out"] = True
-        if slice_ended_early(module.params["wait_deadline"]):
+        if copier.budget.ended_early():
             module.exit_json(**copier.result)
         module.fail_json(msg=str(error), **copier.result)
     except (SnapshotError, WaitFailed) as error:

@@ -420,3 +420,53 @@ def test_a_slice_before_the_deadline_returns_its_progress_and_only_the_deadline_
     again = one(tmp_path, wait_deadline=time.time() + 600, **args)
     assert again.get("failed") is not True and again["timed_out"] is True and again["changed"] is False
     assert aws_env.counts()["services"]["rds"]["CopyDBClusterSnapshot"] == 1
+
+
+def slices_task(name, **options):
+    return "    - name: %s\n      dbops.aurora_restore.wait_in_slices: %s\n      ignore_errors: true\n" % (name, json.dumps(options))
+
+
+def test_wait_in_slices_reports_each_slice_then_returns_the_copy(seeded, aws_env, tmp_path):
+    """One task, several module runs: a progress line after each slice that ends before the copy, the copy's own
+    result at the end (without the module's invocation), and the slices' count."""
+    aws_env.set_durations(copy=6.0)
+    key = kms_key(TARGET_REGION)
+    run_ = run(tmp_path, slices_task(
+        "sliced", module="dbops.aurora_restore.aurora_snapshot_copy", timeout=120, slice_seconds=1,
+        module_args={"region": TARGET_REGION, "source_snapshot_identifier": seeded["snapshot_arn"], "kms_key_id": key, "poll_interval_max": 1},
+        progress={"status": "wait.status", "percent_progress": "wait.percent_progress"},
+        progress_line="copy {status}, {percent_progress}% after {waited_seconds} s"))
+    result = run_.result("sliced")
+    assert not result.get("failed"), result.get("msg")
+    assert result["snapshot"]["status"] == "available" and result["changed"] is True
+    assert result["slices"] >= 3 and len(result["progress_lines"]) == result["slices"] - 1, result
+    waited = [int(re.fullmatch(r"copy copying, (\d+|\?)% after (\d+) s", line).group(2)) for line in result["progress_lines"]]
+    assert waited == sorted(waited) and result["waited_seconds"] >= waited[-1]
+    assert "invocation" not in result and result["credentials_renewed"] == 0
+    assert result["progress_lines"][0] in run_.stdout  # printed as it happened, not only returned
+
+
+def test_wait_in_slices_fails_only_when_the_whole_wait_is_over(seeded, aws_env, tmp_path):
+    aws_env.set_durations(copy=60.0)
+    key = kms_key(TARGET_REGION)
+    result = run(tmp_path, slices_task(
+        "sliced", module="dbops.aurora_restore.aurora_snapshot_copy", timeout=3, slice_seconds=1,
+        module_args={"region": TARGET_REGION, "source_snapshot_identifier": seeded["snapshot_arn"], "kms_key_id": key})).result("sliced")
+    assert result["failed"] and "waiting for snapshot copy 'dbops-production-seed-" in result["msg"], result["msg"]
+    assert re.search(r"\(the whole wait: \d+ s of timeout=3 s, in [2-9] slices\)$", result["msg"]), result["msg"]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"slice_seconds": 0}, "timeout and slice_seconds must be at least 1 second, got 60 and 0"),
+    ({"progress_line": "copy {state}"}, "progress_line 'copy {state}' names state, which progress does not give (it gives: status, waited_seconds)"),
+    ({"progress_line": "copy {status"}, "progress_line 'copy {status' is not a valid line template"),
+    ({"module": "dbops.aurora_restore.no_such_module"}, "module 'dbops.aurora_restore.no_such_module' is not installed"),
+])
+def test_wait_in_slices_refuses_bad_input_before_any_run(seeded, tmp_path, options, message):
+    task = dict({"module": "dbops.aurora_restore.aurora_snapshot_copy", "timeout": 60, "slice_seconds": 5,
+                 "module_args": {"region": TARGET_REGION, "source_snapshot_identifier": seeded["snapshot_arn"]},
+                 "progress": {"status": "wait.status"}, "progress_line": "copy {status}"}, **options)
+    result = run(tmp_path, slices_task("bad", **task)).result("bad")
+    assert result["failed"] and result["msg"].startswith(message), result["msg"]
+    assert [s for s in rds(TARGET_REGION).describe_db_cluster_snapshots()["DBClusterSnapshots"]
+            if s["DBClusterSnapshotIdentifier"].startswith("dbops-")] == []

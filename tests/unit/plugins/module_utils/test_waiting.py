@@ -141,3 +141,40 @@ def test_a_slice_waits_at_most_until_the_deadline_and_ends_early_only_before_it(
     assert slice_ended_early(1100.0, now=lambda: 1000.0) is True
     assert slice_ended_early(1000.5, now=lambda: 1000.0) is False  # within the margin: the whole wait is over
     assert slice_ended_early(None) is False  # a call without a deadline is the whole wait
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_wait_budget_is_cut_to_the_deadline_and_its_first_wait_continues_the_slices():
+    clock = FakeClock()
+    wall = 1000.0
+    budget = waiting.WaitBudget(60, wait_deadline=wall + 20.5, wait_started=wall - 600, clock=clock, now=lambda: wall)
+    assert budget.seconds == 20 and budget.waited_before == 600
+    seen = []
+
+    def observe():
+        seen.append(clock.now)
+        return waiting.Observation("copying")
+
+    with pytest.raises(waiting.WaitTimeout):
+        budget.wait(observe, "copy", max_interval=30, sleep=clock.sleep)
+    # Ten minutes into the wait, the interval is 5 % of it (30 s, cut to what is left), not the shortest (2 s).
+    assert seen[:2] == [0.0, 20.0] and budget.timed_out and budget.ended_early()
+    assert budget.waited_before == 0.0  # a later wait of the run starts its own intervals
+
+
+def test_wait_budget_without_a_deadline_is_the_wait_timeout_on_one_clock():
+    clock = FakeClock()
+    budget = waiting.WaitBudget(30, clock=clock)
+    clock.now = 12.0
+    assert budget.seconds == 30 and budget.spent() == 12.0 and budget.remaining() == 18.0
+    assert not budget.ended_early()
