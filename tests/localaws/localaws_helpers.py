@@ -139,3 +139,17 @@ def scratch_dir():
     path = str(scratch_tmpdir("localaws-test-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+TRUST_ACCOUNT_A = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                           "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_A}:root"}}]}
+
+
+def role_with(statements, name="op", path="/dbops/", trust=None, max_session=3600, credentials=None):
+    """A role in account A (or the credentials' account) with an inline policy; returns its credentials."""
+    iam = client("iam", credentials=credentials)
+    role = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust or TRUST_ACCOUNT_A),
+                           MaxSessionDuration=max_session)["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName="inline",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    return client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="tests")["Credentials"]

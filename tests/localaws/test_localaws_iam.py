@@ -5,22 +5,8 @@ import json
 
 import pytest
 
-from localaws_helpers import (ACCOUNT_A, ACCOUNT_B, account_b_credentials, client, create_cluster, create_kms_key,
-                              expect_error, wait_snapshot)
-
-TRUST_ACCOUNT_A = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                           "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_A}:root"}}]}
-
-
-def role_with(statements, name="op", path="/dbops/", trust=None, max_session=3600, credentials=None):
-    """A role in account A (or the credentials' account) with an inline policy; returns its credentials."""
-    iam = client("iam", credentials=credentials)
-    role = iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust or TRUST_ACCOUNT_A),
-                           MaxSessionDuration=max_session)["Role"]
-    iam.put_role_policy(RoleName=name, PolicyName="inline",
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
-    return client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="tests")["Credentials"]
-
+from localaws_helpers import (ACCOUNT_A, ACCOUNT_B, TRUST_ACCOUNT_A, account_b_credentials, client, create_cluster,
+                              create_kms_key, expect_error, role_with, wait_snapshot)
 
 def denied(code, call, **kwargs):
     error = expect_error(code, call, **kwargs)

@@ -151,6 +151,20 @@ def _kms_checks_for_rds(request: Request, key_id: str | None, actions=("kms:Crea
     return [Check(action, key["arn"], dict(context)) for action in actions]
 
 
+def _managed_master_secret_checks(request: Request, key_id: str | None) -> list[Check]:
+    """ManageMasterUserPassword: RDS creates and tags the `rds!cluster-…` secret as the caller ("Permissions required
+    for Secrets Manager integration", Aurora User Guide), under the caller's customer managed key when one is named.
+    The secret's name is not known before it exists: its ARN is authorised as `secret:rds!cluster-*`."""
+    arn = request.arn("secretsmanager", "secret:rds!cluster-*")
+    checks = [Check("secretsmanager:CreateSecret", arn, {}), Check("secretsmanager:TagResource", arn, {})]
+    key = kms_key(request, key_id) if key_id else None
+    if key is not None and not key["aws_managed"]:
+        context = dict(key["context"])
+        context.update({"kms:ViaService": f"secretsmanager.{request.region}.amazonaws.com", "kms:CallerAccount": request.account})
+        checks += [Check(action, key["arn"], dict(context)) for action in ("kms:GenerateDataKey", "kms:Decrypt")]
+    return checks
+
+
 def _snapshot_model(request: Request, identifier: str):
     region, account, name = _split_rds_arn(request, identifier, "cluster-snapshot")
     try:
@@ -257,6 +271,8 @@ def rds_checks(request: Request) -> list[Check]:
         checks.append(_rds_check(request, action, "cluster", get("DBClusterIdentifier")))
         if get("DBClusterParameterGroupName"):
             checks.append(_rds_check(request, action, "cluster-pg", get("DBClusterParameterGroupName")))
+        if str(get("ManageMasterUserPassword")).lower() == "true":
+            checks += _managed_master_secret_checks(request, get("MasterUserSecretKmsKeyId"))
     elif action == "CreateDBCluster":
         cluster = get("DBClusterIdentifier")
         checks.append(_rds_check(request, action, "cluster", cluster, tag_keys))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
+import secrets
 from collections.abc import Mapping
 import logging
 import os
@@ -32,7 +34,7 @@ from moto.rds.exceptions import (
     RDSClientError,
     SnapshotQuotaExceededFault,
 )
-from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstance, DBInstanceClustered, rds_backends
+from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstance, DBInstanceClustered, MasterUserSecret, rds_backends
 from moto.rds.responses import RDSResponse
 
 from . import engines
@@ -42,6 +44,24 @@ from .iam_requests import partition_of
 from .postgres import free_port
 
 log = logging.getLogger("localaws.rds")
+
+
+class ManagedMasterSecret(MasterUserSecret):
+    """The secret RDS creates for ManageMasterUserPassword: `rds!cluster-<uuid>`, tagged with the cluster's ARN,
+    holding {"username": the cluster's master user, "password": one RDS generated} (moto's holds a fixed pair)."""
+
+    def __init__(self, cluster, kms_key_id, password):
+        self._password = password
+        super().__init__(cluster, kms_key_id)
+
+    def _generate_secret_string(self) -> str:
+        return json.dumps({"username": self.resource.master_username, "password": self._password})
+
+
+def generated_master_password(length: int = 32) -> str:
+    """What RDS generates: printable ASCII without the characters MasterUserPassword may not contain."""
+    alphabet = [chr(code) for code in range(33, 127) if chr(code) not in PASSWORD_FORBIDDEN]
+    return "".join(secrets.choice(alphabet) for _ in range(length))
 
 MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
 # Statuses in which AWS lets you act on a cluster (snapshot it, delete it, modify it).
@@ -782,6 +802,30 @@ class RdsLayer:
                                              wait_for=final_ready.done))
         return ActionResult({"DBCluster": cluster})
 
+    def managed_password_change(self, account: str, region: str, cluster, params, new_password):
+        """ModifyDBCluster's ManageMasterUserPassword rules (API reference, ModifyDBCluster): not with
+        MasterUserPassword when turning it on; MasterUserSecretKmsKeyId only while turning it on; turning it off
+        needs MasterUserPassword. Returns (True, key) to turn it on, (False, None) to turn it off, (None, None)."""
+        manage = params.pop("ManageMasterUserPassword", None)
+        key = params.pop("MasterUserSecretKmsKeyId", None)
+        managed = bool(getattr(cluster, "manage_master_user_password", False))
+        if manage is True and new_password is not None:
+            raise InvalidParameterCombination("You can't specify MasterUserPassword when ManageMasterUserPassword is turned on.")
+        if key and not (manage is True and not managed):
+            raise InvalidParameterCombination("MasterUserSecretKmsKeyId is valid only when turning on ManageMasterUserPassword "
+                                              "for a DB cluster that doesn't manage its master user password.")
+        if manage is False and managed and new_password is None:
+            raise InvalidParameterCombination("You must specify MasterUserPassword when turning off ManageMasterUserPassword.")
+        if manage is True and managed:
+            return None, None  # already managed: nothing to change
+        if manage is True:
+            return True, (self.validate_kms_key(account, region, key) if key else None)
+        if manage is False and managed:
+            cluster.master_user_secret.delete_secret()
+            del cluster.master_user_secret
+            cluster.manage_master_user_password = False
+        return None, None
+
     def modify_db_cluster(self, resp: RDSResponse) -> ActionResult:
         params, account, region = resp.params, resp.current_account, resp.region
         backend = self.backend(account, region)
@@ -793,6 +837,7 @@ class RdsLayer:
         if new_id is not None:
             validate_identifier(new_id, "NewDBClusterIdentifier")
         validate_master_password(new_password)
+        manage, manage_key = self.managed_password_change(account, region, cluster, params, new_password)
         if cluster.engine == engines.ENGINE:
             validate_serverless_scaling(params.get("ServerlessV2ScalingConfiguration"), cluster.engine_version)
         apply_now = bool(params.get("ApplyImmediately"))
@@ -823,6 +868,11 @@ class RdsLayer:
             self.rt.clock.schedule(cluster, Step("renaming", self.dur("rename")))
         if structural:
             self.rt.clock.schedule(cluster, Step("modifying", self.dur("modify")))
+        if manage is True:
+            # RDS generates the password, keeps it in its secret, and resets the master user to it.
+            new_password = generated_master_password()
+            cluster.master_user_secret = ManagedMasterSecret(cluster, manage_key, new_password)
+            cluster.manage_master_user_password = True
         if new_password is not None:
             def reset_password() -> None:
                 cluster.master_user_password = new_password
