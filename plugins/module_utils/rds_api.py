@@ -193,6 +193,22 @@ def observe_password_reset(client, identifier, started, saw_reset, clock=time.mo
     return observe
 
 
+def observe_master_user_secret(client, identifier):
+    """Done when the cluster's RDS-managed master secret is `active` (`creating` and `rotating` go on; `impaired`,
+    RDS's word for a secret it can no longer use or rotate, fails with the reason)."""
+    def observe():
+        cluster = describe_cluster(client, identifier)
+        if cluster is None:
+            return Observation("not-found", failed=True, reason="cluster %r disappeared" % identifier)
+        secret = cluster.get("MasterUserSecret") or {}
+        status = secret.get("SecretStatus") or "absent"
+        if status == "impaired":
+            return Observation(status, failed=True, reason="the RDS-managed master secret %s of cluster %r is impaired "
+                               "(RDS cannot use its secret or KMS key)" % (secret.get("SecretArn"), identifier))
+        return Observation(status, done=status == "active")
+    return observe
+
+
 def observe_instances(client, cluster_identifier, count):
     """Done when the cluster has `count` available instances, one of them its writer."""
     def observe():

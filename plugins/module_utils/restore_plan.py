@@ -38,7 +38,7 @@ INSTANCE_GONE = statuses.INSTANCE_GONE
 
 # Actions that change something (the others only wait).
 CHANGING = ("disable_deletion_protection", "delete_instances", "delete_cluster", "restore_cluster", "create_instances",
-            "reset_master_password", "mark_ready", "tag_retired", "rename", "start_cluster", "refresh_certificate")
+            "reset_master_password", "manage_master_password", "mark_ready", "tag_retired", "rename", "start_cluster", "refresh_certificate")
 # A stopped cluster refuses to be modified, renamed or deleted, and its instances to be added or removed
 # ("Stopping and starting an Amazon Aurora DB cluster"): it is started first.
 STOPPED = ("stopped", "stopping")
@@ -79,6 +79,9 @@ class RestoreContext:
     restore_options: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
     master_secret_id: Optional[str] = None
     secret_version: Optional[str] = None
+    # secret: reset from master_secret_id; managed: RDS keeps the password in its own secret (ManageMasterUserPassword)
+    master_password_mode: str = "secret"
+    master_user_secret_kms_key_id: Optional[str] = None
     final_snapshot_identifier: Optional[str] = None
     allow_disable_deletion_protection: bool = False
     source_cluster_identifier: Optional[str] = None
@@ -287,6 +290,8 @@ def _bring_up(ident, entry, ctx, taken, phase_prefix=""):
     tags = cluster_tags(cluster)
     secret_version = ctx.secret_version
     ready = cluster is not None and is_ready(cluster)
+    if ctx.master_password_mode == "managed" and not (cluster or {}).get("MasterUserSecret"):
+        steps.append(_step("manage_master_password", phase_prefix + "master_password", ident))
     if ctx.master_secret_id and (not ready or tags.get(SECRET_VERSION_KEY) != secret_version):
         if cluster is not None and tags.get(SECRET_APPLYING_KEY) == secret_version:
             steps.append(_step("wait_master_password", phase_prefix + "master_password", ident))

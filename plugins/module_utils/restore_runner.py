@@ -31,6 +31,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api impor
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_cluster_stopped
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_instances
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_instances_gone
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_master_user_secret
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_password_reset
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import CHANGING
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import INSTANCE_GONE
@@ -297,6 +298,21 @@ class Runner(TeardownSteps):
         self._tag(ident, {SECRET_APPLYING_KEY: self.ctx.secret_version or "unknown"}, "recording the password reset")
         self.wait(observe_password_reset(self.client, ident, started, saw_reset, clock=self.clock),
                   "the master password reset of cluster %r" % ident)
+
+    def do_manage_master_password(self, step):
+        """ManageMasterUserPassword: RDS generates the password, keeps it in its own secret and resets the master user
+        to it; the wait ends when the reset is done and the secret is active."""
+        ident = step["cluster"]
+        self.wait(observe_cluster_available(self.client, ident), "cluster %r to become available" % ident)
+        started = self.clock()
+        request = dict(DBClusterIdentifier=ident, ManageMasterUserPassword=True, ApplyImmediately=True)
+        if self.ctx.master_user_secret_kms_key_id:
+            request["MasterUserSecretKmsKeyId"] = self.ctx.master_user_secret_kms_key_id
+        response = aws_call("turning on the RDS-managed master password of cluster %r" % ident, self.client.modify_db_cluster, **request)
+        saw_reset = [response.get("DBCluster", {}).get("Status") not in (None, "available")]
+        self.wait(observe_password_reset(self.client, ident, started, saw_reset, clock=self.clock),
+                  "the master password reset of cluster %r" % ident)
+        self.wait(observe_master_user_secret(self.client, ident), "the RDS-managed master secret of cluster %r" % ident)
 
     def do_wait_master_password(self, step):
         ident = step["cluster"]

@@ -224,7 +224,24 @@ options:
       - Secrets Manager secret (name or ARN) of the target environment holding the master password as JSON, with keys
         C(username)/C(password) or C(master_username)/C(master_password). The master password is reset from it, and
         the reset is waited for.
-      - Without it the restored cluster keeps the source's master password (a warning says so).
+      - Without it the restored cluster keeps the source's master password (a warning says so), unless
+        I(master_password_mode=managed).
+    type: str
+  master_password_mode:
+    description:
+      - C(secret) resets the master password from I(master_secret_id).
+      - C(managed) has RDS manage it (ModifyDBCluster C(ManageMasterUserPassword)). RDS generates the password,
+        keeps it in a secret of its own (C(rds!cluster-...)), and rotates it. The secret's ARN is returned as
+        RV(master_user_secret_arn); its value is never read by this module. It cannot be combined with
+        I(master_secret_id). With I(strategy=replace) every refresh makes a new cluster, so a new secret with a new
+        ARN; with I(strategy=swap) the secret stays with the cluster that takes the target's name.
+    type: str
+    choices: [secret, managed]
+    default: secret
+  master_user_secret_kms_key_id:
+    description:
+      - With I(master_password_mode=managed), the KMS key (in the target's region) that encrypts RDS's secret;
+        without it Secrets Manager's own key C(aws/secretsmanager) does.
     type: str
   allow_disable_deletion_protection:
     description: Allow turning off deletion protection of the cluster being replaced or retired; otherwise it is refused.
@@ -406,6 +423,13 @@ writer_instance:
   description: The writer instance of the target.
   returned: when the target exists
   type: str
+master_user_secret_arn:
+  description:
+    - ARN of the secret in which RDS manages the master password (I(master_password_mode=managed)); null when RDS
+      does not manage it. The secret's value is never read or returned.
+  returned: when the target exists
+  type: str
+  sample: "arn:aws:secretsmanager:us-west-2:123456789012:secret:rds!cluster-1b2c3d4e-aaaa-bbbb-cccc-0123456789ab-AbCdEf"
 snapshot_restored:
   description:
     - ARN of the snapshot the target is restored from; for a clone or a point-in-time restore, what the target is
@@ -580,6 +604,8 @@ def argument_spec():
             )),
         )),
         master_secret_id=dict(type="str"),
+        master_password_mode=dict(type="str", choices=["secret", "managed"], default="secret"),
+        master_user_secret_kms_key_id=dict(type="str"),
         allow_disable_deletion_protection=dict(type="bool", default=False),
         final_snapshot=dict(type="bool", default=False),
         final_snapshot_identifier=dict(type="str"),
@@ -608,6 +634,11 @@ def validate_options(params, region):
             raise RestoreError("refusing to restore %r: the cluster ARN is in region %r, not the configured region %r"
                                % (params["cluster_identifier"], arn_region, region))
     target = validate_identifier(target, "cluster_identifier")
+    if params["master_password_mode"] == "managed" and params["master_secret_id"]:
+        raise RestoreError("master_secret_id (%r) applies to master_password_mode=secret; with managed, RDS keeps the master "
+                           "password in a secret of its own" % params["master_secret_id"])
+    if params["master_user_secret_kms_key_id"] and params["master_password_mode"] != "managed":
+        raise RestoreError("master_user_secret_kms_key_id applies to master_password_mode=managed")
     if params["temporary_identifier_suffix"] == "" or params["retired_identifier_suffix"] == "":
         raise RestoreError("temporary_identifier_suffix and retired_identifier_suffix must not be empty")
     try:
@@ -804,6 +835,7 @@ def target_facts(client, target):
         "status": cluster.get("Status"),
         "instances": [db["DBInstanceIdentifier"] for db in live_instances(entry)],
         "writer_instance": writer_of(entry),
+        "master_user_secret_arn": (cluster.get("MasterUserSecret") or {}).get("SecretArn"),
     }
 
 
@@ -830,7 +862,7 @@ def run(module):
         if username and snapshot.get("MasterUsername") and username != snapshot["MasterUsername"]:
             module.warn("master secret %r names user %r but the snapshot's master user is %r; only the password is reset"
                         % (params["master_secret_id"], username, snapshot["MasterUsername"]))
-    else:
+    elif params["master_password_mode"] != "managed":
         module.warn("no master_secret_id: the restored cluster keeps the source's master password")
 
     final = None
@@ -842,6 +874,7 @@ def run(module):
         target=target, temp_id=temp, retired_id=retired, strategy=params["strategy"], region=region,
         snapshot=snapshot, instance_specs=instance_specs(params["instances"], target),
         master_secret_id=params["master_secret_id"], secret_version=secret_version,
+        master_password_mode=params["master_password_mode"], master_user_secret_kms_key_id=params["master_user_secret_kms_key_id"],
         final_snapshot_identifier=final, allow_disable_deletion_protection=params["allow_disable_deletion_protection"],
         source_cluster_identifier=params["source_cluster_identifier"], expected_account_id=params["expected_account_id"],
         operation_id=params["operation_id"], restore_options=restore_options(params),
