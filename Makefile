@@ -27,7 +27,7 @@ help:
 	@echo "make test          every check (sanity, lint, units, integration) on a fresh clone"
 	@echo "make demo          the main job, end to end, on the local emulator"
 	@echo "make sanity|lint|units|integration|molecule   one check (integration includes the emulator's own tests)"
-	@echo "make bench         benchmarks that print figures (pipeline, swap vs replace downtime, 200 db users)"
+	@echo "make bench         benchmarks that print figures (pipeline, swap vs replace downtime, refresh by method and size, 200 db users)"
 	@echo "make build         the collection tarball (ansible-galaxy collection build)"
 	@echo "make ee-context    the execution environment's build context (ansible-builder create) in tests/output/ee"
 	@echo "make local-up|local-down|local-status   the local AWS emulator"
@@ -91,6 +91,7 @@ demo: setup
 bench: setup
 	python tests/bench/bench_pipeline.py --targets 10
 	python tests/bench/bench_cluster_restore.py
+	python tests/bench/bench_methods.py
 	python tests/bench/bench_db_users.py
 
 build: setup

@@ -8,6 +8,7 @@ environment's secrets, and the operator role with the bootstrap's policy (operat
 inventories/local's restores assume: IAM is enforced, so a permission the policy lacks fails the test.
 """
 import json
+import time
 
 import boto3
 
@@ -126,3 +127,43 @@ def notifications(world, environment):
         for message in messages:
             received.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=world[environment]["queue_url"], ReceiptHandle=message["ReceiptHandle"])
+
+
+# A source in the targets' own region and account (what a clone or a point-in-time restore needs).
+SAME_REGION_SOURCE = "prod-west"
+
+
+def wait_for(check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in %ss" % timeout
+        time.sleep(0.2)
+
+
+def make_source_in_the_target_region():
+    """prod-west: production's data in us-west-2 of account A, with a writer (a clone needs one)."""
+    east = session(ACCOUNT_A).client("rds", region_name=SOURCE_REGION)
+    west = session(ACCOUNT_A).client("rds", region_name=TARGET_REGION)
+    seed = east.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="production-seed")["DBClusterSnapshots"][0]
+    west.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=seed["DBClusterSnapshotArn"], TargetDBClusterSnapshotIdentifier="seed-west",
+                                  KmsKeyId="alias/aurora-restore", SourceRegion=SOURCE_REGION)
+    wait_for(lambda: west.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="seed-west")["DBClusterSnapshots"][0]["Status"] == "available")
+    west.restore_db_cluster_from_snapshot(DBClusterIdentifier=SAME_REGION_SOURCE, SnapshotIdentifier="seed-west", Engine="aurora-postgresql",
+                                          EngineVersion=seed["EngineVersion"])
+    wait_for(lambda: west.describe_db_clusters(DBClusterIdentifier=SAME_REGION_SOURCE)["DBClusters"][0]["Status"] == "available")
+    west.create_db_instance(DBInstanceIdentifier=SAME_REGION_SOURCE + "-1", DBClusterIdentifier=SAME_REGION_SOURCE,
+                            Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+    wait_for(lambda: west.describe_db_instances(DBInstanceIdentifier=SAME_REGION_SOURCE + "-1")["DBInstances"][0]["DBInstanceStatus"] == "available")
+
+
+def allow_clones_of_the_source():
+    """What bootstrap.yml renders with bootstrap_clone_source_clusters: [{cluster_id: prod-west, region: us-west-2}]."""
+    variables = dict(OPERATOR_POLICY_VARIABLES[ACCOUNT_A])
+    environment = variables.pop("environment")
+    policy = operator_role.render_policy(ACCOUNT_A, bootstrap_iam_clone_source_clusters=[{"cluster_id": SAME_REGION_SOURCE, "region": TARGET_REGION}],
+                                         bootstrap_iam_secret_names=["aurora-restore/%s/master-credentials" % environment,
+                                                                     "aurora-restore/%s/app-credentials" % environment],
+                                         **variables)
+    assert "ClonesAndPointInTimeRestores" in [statement["Sid"] for statement in policy["Statement"]]
+    session(ACCOUNT_A).client("iam").put_role_policy(RoleName=operator_role.ROLE_NAME, PolicyName=operator_role.ROLE_NAME,
+                                                     PolicyDocument=json.dumps(policy))

@@ -1,53 +1,21 @@
 """playbooks/restore.yml with restore_source_method clone / auto: a same-region, same-account target refreshed from a
 cluster (no snapshot selected, copied or archived), through real ansible-playbook runs of inventories/local as the
 operator role, against the emulator with a real PostgreSQL behind every cluster."""
-import json
-
-from helpers import operator_role
 from helpers import pipeline_world
 from test_restore_playbook import app_rows
 from test_restore_playbook import operations
 from test_restore_playbook import rds
 from test_restore_playbook import restore
-from test_restore_playbook import wait_for
 # The pipeline world (accounts, keys, tables, topics, secrets, operator roles) as a fixture.
 from test_restore_playbook import world  # noqa: F401  pylint: disable=unused-import
 
 A = pipeline_world.ACCOUNT_A
 REGION = pipeline_world.TARGET_REGION
-SOURCE = "prod-west"
-
-
-def make_source_in_the_target_region():
-    """prod-west: production's data in us-west-2 of account A, with a writer (a clone needs one)."""
-    east, west = pipeline_world.session(A).client("rds", region_name=pipeline_world.SOURCE_REGION), rds(A)
-    seed = east.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="production-seed")["DBClusterSnapshots"][0]
-    west.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier=seed["DBClusterSnapshotArn"], TargetDBClusterSnapshotIdentifier="seed-west",
-                                  KmsKeyId="alias/aurora-restore", SourceRegion=pipeline_world.SOURCE_REGION)
-    wait_for(lambda: west.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="seed-west")["DBClusterSnapshots"][0]["Status"] == "available")
-    west.restore_db_cluster_from_snapshot(DBClusterIdentifier=SOURCE, SnapshotIdentifier="seed-west", Engine="aurora-postgresql",
-                                          EngineVersion=seed["EngineVersion"])
-    wait_for(lambda: west.describe_db_clusters(DBClusterIdentifier=SOURCE)["DBClusters"][0]["Status"] == "available")
-    west.create_db_instance(DBInstanceIdentifier=SOURCE + "-1", DBClusterIdentifier=SOURCE, Engine="aurora-postgresql",
-                            DBInstanceClass="db.r6g.large")
-    wait_for(lambda: west.describe_db_instances(DBInstanceIdentifier=SOURCE + "-1")["DBInstances"][0]["DBInstanceStatus"] == "available")
-
-
-def allow_clones_of_the_source():
-    """What bootstrap.yml renders with bootstrap_clone_source_clusters: [{cluster_id: prod-west, region: us-west-2}]."""
-    variables = dict(pipeline_world.OPERATOR_POLICY_VARIABLES[A])
-    environment = variables.pop("environment")
-    policy = operator_role.render_policy(A, bootstrap_iam_clone_source_clusters=[{"cluster_id": SOURCE, "region": REGION}],
-                                         bootstrap_iam_secret_names=["aurora-restore/%s/master-credentials" % environment,
-                                                                     "aurora-restore/%s/app-credentials" % environment],
-                                         **variables)
-    assert "ClonesAndPointInTimeRestores" in [statement["Sid"] for statement in policy["Statement"]]
-    pipeline_world.session(A).client("iam").put_role_policy(RoleName=operator_role.ROLE_NAME, PolicyName=operator_role.ROLE_NAME,
-                                                            PolicyDocument=json.dumps(policy))
+SOURCE = pipeline_world.SAME_REGION_SOURCE
 
 
 def test_auto_clones_a_same_region_source_and_copies_a_cross_region_one(world, aws_env, tmp_path):
-    make_source_in_the_target_region()
+    pipeline_world.make_source_in_the_target_region()
     # Cross-region source (the inventory's production in us-east-1): auto keeps the snapshot copy, and says why.
     planned = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_source_method": "auto"}, check=True)
     assert planned.rc == 0, planned.output[-3000:]
@@ -57,7 +25,7 @@ def test_auto_clones_a_same_region_source_and_copies_a_cross_region_one(world, a
     same_region = {"restore_source_method": "auto", "restore_source_cluster": SOURCE, "restore_source_region": REGION}
     denied = restore(tmp_path, "--limit", "dev-app", extra_vars=same_region)
     assert denied.rc != 0 and "rds:RestoreDBClusterToPointInTime" in denied.output
-    allow_clones_of_the_source()
+    pipeline_world.allow_clones_of_the_source()
     aws_env.clear_counts()
     cloned = restore(tmp_path, "--limit", "dev-app", extra_vars=same_region)
     assert cloned.rc == 0, cloned.output[-3000:]

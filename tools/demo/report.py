@@ -41,7 +41,9 @@ def show_timeline(aws, target):
     items = dynamodb.scan(TableName="aurora-restore-state", FilterExpression="target = :t AND item_type = :o",
                           ExpressionAttributeValues={":t": {"S": target}, ":o": {"S": "operation"}})["Items"]
     latest = max(items, key=lambda item: item["started_at"]["S"])
-    print("  %s: operation %s %s in %s s" % (target, latest["operation_id"]["S"], latest["status"]["S"], latest["duration_seconds"]["N"]))
+    method = latest.get("details", {}).get("M", {}).get("method", {}).get("S", "snapshot")
+    print("  %s: operation %s %s in %s s, by %s" % (target, latest["operation_id"]["S"], latest["status"]["S"],
+                                                   latest["duration_seconds"]["N"], method))
     steps = latest["steps"]["M"]
     for name in [entry["S"] for entry in latest["step_order"]["L"]]:
         step = steps[name]["M"]
