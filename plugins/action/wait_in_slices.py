@@ -19,12 +19,9 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-try:  # ansible-core 2.19+
-    from ansible.executor.module_common import _apply_action_arg_defaults
-    get_action_args_with_defaults = None
-except ImportError:  # ansible-core 2.17 and 2.18
-    _apply_action_arg_defaults = None
-    from ansible.executor.module_common import get_action_args_with_defaults
+from ansible_collections.dbops.aurora_restore.plugins.plugin_utils.audit_on_controller import record
+from ansible_collections.dbops.aurora_restore.plugins.plugin_utils.audit_on_controller import runs_on_controller
+from ansible_collections.dbops.aurora_restore.plugins.plugin_utils.module_defaults import with_module_defaults
 
 display = Display()
 
@@ -159,15 +156,14 @@ class ActionModule(ActionBase):
 
     def _with_defaults(self, fqcn, module_args):
         """The module's arguments as the task would run it: module_defaults (its own and its groups') under them."""
-        module_args = {key: value for key, value in module_args.items() if value is not None}
-        if _apply_action_arg_defaults is not None:
-            return _apply_action_arg_defaults(fqcn, self._task, module_args, self._templar)
-        return get_action_args_with_defaults(fqcn, module_args, self._task.module_defaults, self._templar,
-                                             action_groups=self._task._parent._play._action_groups)
+        return with_module_defaults(self, fqcn, module_args)
 
     def _record(self, audit_args, details, task_vars):
-        recorded = self._execute_module(module_name=AUDIT_MODULE, task_vars=task_vars,
-                                        module_args=dict(audit_args, details=dict(audit_args.get("details") or {}, **details)))
+        event_args = dict(audit_args, details=dict(audit_args.get("details") or {}, **details))
+        if runs_on_controller(self):  # as the restore_audit action would
+            recorded = record(event_args, check_mode=False)
+        else:
+            recorded = self._execute_module(module_name=AUDIT_MODULE, task_vars=task_vars, module_args=event_args)
         if recorded.get("failed"):
             # Progress events are a courtesy; a table that refuses one must not end a wait that is going well.
             display.warning("progress event not recorded: %s" % recorded.get("msg", "restore_audit failed"))

@@ -120,6 +120,9 @@ options:
 notes:
   - Supports check mode. I(action=start) in check mode checks the lock and reports what it would do; nothing is written.
   - Throttling and transient DynamoDB errors are retried with jittered backoff.
+  - When the task's connection is local and it sets no C(environment), the action plugin of the same name runs this
+    logic inside the controller's worker process (no module process; the controller's Python needs boto3). Anywhere
+    else, or without boto3 on the controller, it runs as a module. Arguments, result and masking are the same.
   - C(action=list) scans the state table, which holds one item per operation and one per locked target.
 extends_documentation_fragment:
   - amazon.aws.common.modules
@@ -284,132 +287,28 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_actions import REQUIRED_IF
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_actions import argument_spec
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_actions import input_refusal
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_actions import perform
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_actions import values_to_hide
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStoreError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import LockHeldError
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import clean_details
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import summarize
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_operation_id
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_step
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_target
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import redact_text
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import secret_values
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
 
 
-def argument_spec():
-    return dict(
-        action=dict(type="str", required=True, choices=["start", "step", "finish", "get", "list", "release_lock"]),
-        target=dict(type="str"),
-        operation_id=dict(type="str"),
-        environment=dict(type="str"),
-        step=dict(type="str"),
-        step_status=dict(type="str", choices=["started", "progress", "succeeded", "failed", "skipped"]),
-        status=dict(type="str", choices=["SUCCEEDED", "FAILED"]),
-        details=dict(type="dict"),
-        error=dict(type="str"),
-        pipeline_steps=dict(type="list", elements="str"),
-        include_events=dict(type="bool", default=False),
-        limit=dict(type="int", default=10),
-        list_status=dict(type="str", choices=["RUNNING", "SUCCEEDED", "FAILED"]),
-        force=dict(type="bool", default=False),
-        state_table=dict(type="str", default="aurora-restore-state"),
-        audit_table=dict(type="str", default="aurora-restore-audit"),
-        retention_days=dict(type="int", default=90),
-        lock_lease_seconds=dict(type="int", default=21600),
-        on_secret=dict(type="str", choices=["redact", "fail"], default="redact"),
-    )
-
-
-def validate(params):
-    """Checks the argument spec cannot express; raises AuditStoreError naming the bad input."""
-    if params["target"] is not None:
-        validate_target(params["target"])
-    if params["operation_id"] is not None:
-        validate_operation_id(params["operation_id"])
-    if params["step"] is not None:
-        validate_step(params["step"])
-    for name in params["pipeline_steps"] or []:
-        validate_step(name)
-    for option in ("retention_days", "lock_lease_seconds", "limit"):
-        if params[option] < 1:
-            raise AuditStoreError("%s must be at least 1, got %d" % (option, params[option]))
-
-
-def run(module, store):
-    params = module.params
-    action = params["action"]
-    check_mode = module.check_mode
-    details, redacted_keys = clean_details(params["details"], params["on_secret"])
-    error = redact_text(params["error"]) if params["error"] else None
-    result = dict(changed=False, redacted_keys=redacted_keys)
-
-    if action == "start":
-        # Once per operation: later events find the tables by the operation's own items (a missing table is
-        # still named), and a DescribeTable per event cost the pipeline ~28 calls a run.
-        store.check_tables()
-
-    if action == "start":
-        record, outcome, lock, taken_over = store.start(params["target"], params["operation_id"], params["environment"], details, check_mode)
-        result.update(changed=outcome != "already_succeeded", outcome=outcome)
-        if lock:
-            result["lock"] = {key: lock[key] for key in ("holder_operation_id", "acquired_at", "lease_expires_at")}
-            if taken_over:
-                result["lock_taken_over_from"] = taken_over["holder_operation_id"]
-    elif action == "step":
-        record, changed = store.record_step(params["operation_id"], params["step"], params["step_status"], details, error, check_mode)
-        result["changed"] = changed
-    elif action == "finish":
-        record, changed = store.finish(params["operation_id"], params["status"], error, details, check_mode)
-        result.update(changed=changed, released=changed)
-    elif action == "get":
-        record = store.get_operation(params["operation_id"])
-        if not record:
-            raise AuditStoreError("operation %r not found in table %r" % (params["operation_id"], params["state_table"]))
-        if params["include_events"]:
-            result["events"] = store.list_events(params["operation_id"])
-    elif action == "list":
-        result["operations"] = [summarize(item) for item in store.list_operations(params["target"], params["limit"], params["list_status"])]
-        return result
-    else:  # release_lock
-        released = store.release_lock(params["target"], params["operation_id"], force=params["force"], check_mode=check_mode)
-        result.update(changed=released, released=released)
-        return result
-
-    result["operation"] = summarize(record, params["pipeline_steps"])
-    return result
-
-
+# The role runs this logic on the controller (plugins/action/restore_audit.py, one process less per event);
+# this module is what runs anywhere else, and what the action falls back to.
 def main():
-    module = AnsibleAWSModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        required_if=[
-            ("action", "start", ["target"]),
-            ("action", "step", ["operation_id", "step", "step_status"]),
-            ("action", "finish", ["operation_id", "status"]),
-            ("action", "get", ["operation_id"]),
-            ("action", "release_lock", ["target"]),
-        ],
-    )
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True, required_if=REQUIRED_IF)
     # Secrets passed in details or error text are masked in everything Ansible prints, the echoed
     # module arguments included, not only in what reaches DynamoDB.
-    module.no_log_values.update(secret_values({"details": module.params["details"], "error": module.params["error"]}))
-    # Depends on two options at once, which required_if cannot say with a clear message.
-    if module.params["action"] == "release_lock" and not module.params["force"] and not module.params["operation_id"]:
-        module.fail_json(msg="action=release_lock needs operation_id (the holder), or force=true to clear anyone's lock")
-    client = aws_client(module, "dynamodb")
-    store = AuditStore(
-        client,
-        module.params["state_table"],
-        module.params["audit_table"],
-        retention_days=module.params["retention_days"],
-        lease_seconds=module.params["lock_lease_seconds"],
-    )
+    module.no_log_values.update(values_to_hide(module.params))
+    refusal = input_refusal(module.params)
+    if refusal:
+        module.fail_json(msg=refusal)
     try:
-        validate(module.params)
-        module.exit_json(**run(module, store))
+        module.exit_json(**perform(module.params, module.check_mode, aws_client(module, "dynamodb")))
     except LockHeldError as error:
         module.fail_json(msg=str(error), lock_holder=error.holder)
     except AuditStoreError as error:

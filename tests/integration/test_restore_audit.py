@@ -1,5 +1,6 @@
 """restore_audit through real ansible-playbook runs against the emulator's DynamoDB over HTTP."""
 import json
+import re
 import multiprocessing
 import subprocess
 import sys
@@ -20,16 +21,22 @@ PIPELINE = ["preflight", "select_snapshot", "copy_snapshot", "restore_cluster", 
 PLAY_HEADER = LOCAL_PLAY_HEADER
 
 
-def play(*tasks):
+# A task's `environment` reaches only a module's process, so with one the action runs restore_audit as the module.
+AS_MODULE = "      environment: {AWS_MAX_ATTEMPTS: '1'}\n"
+
+
+def play(*tasks, as_module=False):
     """A playbook of restore_audit tasks; each task is (name, options dict)."""
     lines = [PLAY_HEADER]
     for name, options in tasks:
         lines.append("    - name: %s\n      dbops.aurora_restore.restore_audit: %s\n      ignore_errors: true\n" % (name, json.dumps(options)))
+        if as_module:
+            lines.append(AS_MODULE)
     return "".join(lines)
 
 
-def run(tmp_path, *tasks, check=False):
-    return run_playbook(play(*tasks), tmp_path, check=check)
+def run(tmp_path, *tasks, check=False, as_module=False, args=()):
+    return run_playbook(play(*tasks, as_module=as_module), tmp_path, check=check, args=args)
 
 
 @pytest.fixture
@@ -240,15 +247,16 @@ def test_release_lock_only_by_its_holder_unless_forced(tables, tmp_path):
     assert start(tmp_path)["outcome"] == "started", "the target is free again after %s's lock was cleared" % holder
 
 
-def test_secrets_in_details_never_reach_the_tables_or_output(tables, tmp_path):
+@pytest.mark.parametrize("as_module", [False, True], ids=["on_the_controller", "as_the_module"])
+def test_secrets_in_details_never_reach_the_tables_or_output(tables, tmp_path, as_module):
     operation_id = start(tmp_path)["operation"]["operation_id"]
     secret = "Sup3r-S3cret-Value"
-    result = run(tmp_path,
+    result = run(tmp_path, as_module=as_module, *(
                  ("redacted", dict(action="step", operation_id=operation_id, step="db_users", step_status="succeeded",
                                    details={"master_password": secret, "users": [{"name": "app", "password": secret}],
                                             "master_secret_id": "aurora-restore/dev/master"})),
                  ("refused", dict(action="step", operation_id=operation_id, step="reset_password", step_status="succeeded",
-                                  details={"api_token": secret}, on_secret="fail")))
+                                  details={"api_token": secret}, on_secret="fail"))))
     redacted = result.result("redacted")
     assert sorted(redacted["redacted_keys"]) == ["master_password", "users[0].password"]
     assert result.result("refused")["msg"] == (
@@ -321,8 +329,9 @@ def test_wrong_key_schema_is_explained(aws_env, tmp_path):
     (dict(action="start", target="dev", details="not-a-dict"), "argument 'details' is of type str and we were unable to convert to dict"),
     (dict(action="get", operation_id="missing-op"), "operation 'missing-op' not found in table 'aurora-restore-state'"),
 ])
-def test_bad_arguments_give_one_line_and_change_nothing(tables, tmp_path, options, message):
-    outcome = run(tmp_path, ("bad", options)).result("bad")
+@pytest.mark.parametrize("as_module", [False, True], ids=["on_the_controller", "as_the_module"])
+def test_bad_arguments_give_one_line_and_change_nothing(tables, tmp_path, options, message, as_module):
+    outcome = run(tmp_path, ("bad", options), as_module=as_module).result("bad")
     assert outcome["failed"] and outcome["msg"].startswith(message), outcome["msg"]
     assert "\n" not in outcome["msg"]
     assert raw_items(tables, STATE_TABLE) == [] and raw_items(tables, AUDIT_TABLE) == []
@@ -381,3 +390,30 @@ def test_progress_of_a_running_step_is_recorded_without_changing_its_status(tabl
     assert running["status"] == "started" and running["progress"]["percent_progress"] == 60
     progress = [event["details"]["percent_progress"] for event in result.result("get")["events"] if event["event"] == "step_progress"]
     assert progress == [10, 60]
+
+
+def comparable(result):
+    """A result without what differs from one run to the next (ids, clocks) or by where it ran (the invocation)."""
+    text = json.dumps({key: value for key, value in result.items() if key != "invocation"}, sort_keys=True)
+    text = re.sub(r'"[^"]*(20[0-9]{2}-[0-9]{2}-[0-9]{2}T|dev-app-[0-9a-f]{8})[^"]*"', '"<varies>"', text)
+    return json.loads(re.sub(r'("(lease_expires_at|expires_at|duration_seconds)"): [0-9.]+', r'\1: "<varies>"', text))
+
+
+def test_on_the_controller_and_as_the_module_the_same_results(tables, tmp_path):
+    """The role's audit calls run on the controller (no module process); a task with an `environment`, or a
+    connection that is not local, runs the module instead. Both give the same result, the lock refusal included."""
+    results = {}
+    for as_module in (False, True):
+        first = run(tmp_path, ("start", dict(action="start", target="dev-app", pipeline_steps=PIPELINE)), as_module=as_module,
+                    args=("-vvv",))
+        assert ("Using module file" in first.output) is as_module, first.output[-2000:]
+        operation_id = first.result("start")["operation"]["operation_id"]
+        then = run(tmp_path,
+                   ("step", dict(action="step", operation_id=operation_id, step="preflight", step_status="succeeded", details={"seconds": 2})),
+                   ("again", dict(action="start", target="dev-app")),
+                   ("finish", dict(action="finish", operation_id=operation_id, status="SUCCEEDED")),
+                   ("get", dict(action="get", operation_id=operation_id, pipeline_steps=PIPELINE)), as_module=as_module)
+        results[as_module] = [comparable(first.result("start"))] + [comparable(result) for _name, result in then.tasks()]
+    for on_the_controller, as_the_module in zip(results[False], results[True]):
+        assert on_the_controller == as_the_module
+    assert results[False][2]["failed"] and results[False][2]["lock_holder"]["item_type"] == "lock"

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: dbops.aurora_restore contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What restore_audit does with its validated options, once for both places it runs: the module
+(plugins/modules/restore_audit.py) and the controller-side action (plugins/action/restore_audit.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStoreError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import clean_details
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import summarize
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_operation_id
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_step
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_target
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import redact_text
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import secret_values
+
+REQUIRED_IF = [
+    ("action", "start", ["target"]),
+    ("action", "step", ["operation_id", "step", "step_status"]),
+    ("action", "finish", ["operation_id", "status"]),
+    ("action", "get", ["operation_id"]),
+    ("action", "release_lock", ["target"]),
+]
+
+
+def argument_spec():
+    """restore_audit's own options (the AWS connection options come from amazon.aws)."""
+    return dict(
+        action=dict(type="str", required=True, choices=["start", "step", "finish", "get", "list", "release_lock"]),
+        target=dict(type="str"),
+        operation_id=dict(type="str"),
+        environment=dict(type="str"),
+        step=dict(type="str"),
+        step_status=dict(type="str", choices=["started", "progress", "succeeded", "failed", "skipped"]),
+        status=dict(type="str", choices=["SUCCEEDED", "FAILED"]),
+        details=dict(type="dict"),
+        error=dict(type="str"),
+        pipeline_steps=dict(type="list", elements="str"),
+        include_events=dict(type="bool", default=False),
+        limit=dict(type="int", default=10),
+        list_status=dict(type="str", choices=["RUNNING", "SUCCEEDED", "FAILED"]),
+        force=dict(type="bool", default=False),
+        state_table=dict(type="str", default="aurora-restore-state"),
+        audit_table=dict(type="str", default="aurora-restore-audit"),
+        retention_days=dict(type="int", default=90),
+        lock_lease_seconds=dict(type="int", default=21600),
+        on_secret=dict(type="str", choices=["redact", "fail"], default="redact"),
+    )
+
+
+def values_to_hide(params):
+    """Secret values found in details or the error text, to mask in everything Ansible prints."""
+    return secret_values({"details": params["details"], "error": params["error"]})
+
+
+def input_refusal(params):
+    """The one-line refusal of a combination of options the argument spec cannot express, or None."""
+    if params["action"] == "release_lock" and not params["force"] and not params["operation_id"]:
+        return "action=release_lock needs operation_id (the holder), or force=true to clear anyone's lock"
+    return None
+
+
+def validate(params):
+    """Checks the argument spec cannot express; raises AuditStoreError naming the bad input."""
+    if params["target"] is not None:
+        validate_target(params["target"])
+    if params["operation_id"] is not None:
+        validate_operation_id(params["operation_id"])
+    if params["step"] is not None:
+        validate_step(params["step"])
+    for name in params["pipeline_steps"] or []:
+        validate_step(name)
+    for option in ("retention_days", "lock_lease_seconds", "limit"):
+        if params[option] < 1:
+            raise AuditStoreError("%s must be at least 1, got %d" % (option, params[option]))
+
+
+def perform(params, check_mode, dynamodb):
+    """Validate, then carry out params["action"] with the `dynamodb` client; the module result (without the
+    invocation). Raises AuditStoreError (LockHeldError) for a refusal, botocore errors for AWS failures."""
+    validate(params)
+    store = AuditStore(dynamodb, params["state_table"], params["audit_table"],
+                       retention_days=params["retention_days"], lease_seconds=params["lock_lease_seconds"])
+    action = params["action"]
+    details, redacted_keys = clean_details(params["details"], params["on_secret"])
+    error = redact_text(params["error"]) if params["error"] else None
+    result = dict(changed=False, redacted_keys=redacted_keys)
+    if action == "start":
+        # Once per operation: later events find the tables by the operation's own items (a missing table is
+        # still named), and a DescribeTable per event cost the pipeline ~28 calls a run.
+        store.check_tables()
+        record, outcome, lock, taken_over = store.start(params["target"], params["operation_id"], params["environment"], details, check_mode)
+        result.update(changed=outcome != "already_succeeded", outcome=outcome)
+        if lock:
+            result["lock"] = {key: lock[key] for key in ("holder_operation_id", "acquired_at", "lease_expires_at")}
+            if taken_over:
+                result["lock_taken_over_from"] = taken_over["holder_operation_id"]
+    elif action == "step":
+        record, changed = store.record_step(params["operation_id"], params["step"], params["step_status"], details, error, check_mode)
+        result["changed"] = changed
+    elif action == "finish":
+        record, changed = store.finish(params["operation_id"], params["status"], error, details, check_mode)
+        result.update(changed=changed, released=changed)
+    elif action == "get":
+        record = store.get_operation(params["operation_id"])
+        if not record:
+            raise AuditStoreError("operation %r not found in table %r" % (params["operation_id"], params["state_table"]))
+        if params["include_events"]:
+            result["events"] = store.list_events(params["operation_id"])
+    elif action == "list":
+        result["operations"] = [summarize(item) for item in store.list_operations(params["target"], params["limit"], params["list_status"])]
+        return result
+    else:  # release_lock
+        released = store.release_lock(params["target"], params["operation_id"], force=params["force"], check_mode=check_mode)
+        result.update(changed=released, released=released)
+        return result
+    result["operation"] = summarize(record, params["pipeline_steps"])
+    return result
