@@ -43,7 +43,7 @@ DENIED_CODES = {"rds": ("AccessDenied", 403), "sts": ("AccessDenied", 403), "iam
                 "sns": ("AuthorizationError", 403), "ec2": ("UnauthorizedOperation", 403),
                 "dynamodb": ("AccessDeniedException", 400), "kms": ("AccessDeniedException", 400),
                 "secretsmanager": ("AccessDeniedException", 400), "ssm": ("AccessDeniedException", 400),
-                "sqs": ("AccessDenied", 403)}
+                "sqs": ("AccessDenied", 403), "ram": ("AccessDeniedException", 403)}
 
 
 @dataclass

@@ -187,6 +187,26 @@ def _cross_account_source_key(request: Request, snapshot_identifier: str | None)
     return _kms_checks_for_rds(request, key_id, key_region=key_id.split(":")[3])
 
 
+def _cross_account_source_cluster_key(request: Request, cluster_identifier: str | None) -> list[Check]:
+    """A clone of another account's encrypted cluster (shared through AWS RAM): RDS reads it with that account's key,
+    whose key policy must allow the caller."""
+    if not cluster_identifier or not cluster_identifier.startswith("arn:"):
+        return []
+    region, account, name = _split_rds_arn(request, cluster_identifier, "cluster")
+    if account == request.account:
+        return []
+    try:
+        cluster = _rds_backend(account, region).clusters.get(name)
+    except Exception:  # noqa: BLE001
+        return []
+    if cluster is None or not getattr(cluster, "storage_encrypted", False):
+        return []
+    key_id = getattr(cluster, "kms_key_id", None) or ""
+    if not key_id.startswith("arn:") or key_id.split(":")[4] == request.account:
+        return []
+    return _kms_checks_for_rds(request, key_id, key_region=key_id.split(":")[3])
+
+
 def rds_checks(request: Request) -> list[Check]:
     action, get = request.action, request.get
     tags = request.query_tags()
@@ -243,6 +263,8 @@ def rds_checks(request: Request) -> list[Check]:
         checks.append(_rds_check(request, action, "og", get("OptionGroupName") or f"default:{engine}"))
         tagging("cluster", cluster)
         key = get("KmsKeyId")
+        if action == "RestoreDBClusterToPointInTime":
+            checks += _cross_account_source_cluster_key(request, get("SourceDBClusterIdentifier"))
         if not key and action == "RestoreDBClusterFromSnapshot":
             snapshot = _snapshot_model(request, get("SnapshotIdentifier") or "")
             key = getattr(snapshot, "kms_key_id", None) if snapshot is not None and snapshot.encrypted else None
@@ -441,6 +463,27 @@ def iam_checks(request: Request) -> list[Check]:
     return [Check(f"iam:{request.action}", None, {})]
 
 
+def ram_checks(request: Request) -> list[Check]:
+    """AWS RAM (Service Authorization Reference, "Actions defined by AWS Resource Access Manager"): a share is created
+    on `resource-share/*` with the shared resource's ARN and type as condition keys; an invitation is accepted on its
+    own ARN; the reads are on `*`."""
+    action, get = request.action, request.get
+    if action == "CreateResourceShare":
+        checks = []
+        for resource in get("resourceArns") or [None]:
+            context = {}
+            if resource:
+                kind = resource.split(":")[5] if resource.count(":") >= 6 else ""
+                context = {"ram:ResourceArn": resource, "ram:RequestedResourceType": f"{resource.split(':')[2]}:{kind.capitalize()}"}
+            checks.append(Check("ram:CreateResourceShare", request.arn("ram", "resource-share/*"), context))
+        return checks
+    if action == "AcceptResourceShareInvitation":
+        return [Check("ram:AcceptResourceShareInvitation", get("resourceShareInvitationArn") or None, {})]
+    if action in ("DeleteResourceShare", "AssociateResourceShare", "UpdateResourceShare"):
+        return [Check(f"ram:{action}", get("resourceShareArn") or None, {})]
+    return [Check(f"ram:{action}", None, {})]
+
+
 def generic_checks(request: Request) -> list[Check]:
     return [Check(f"{request.service}:{request.action}", None, {})]
 
@@ -448,7 +491,7 @@ def generic_checks(request: Request) -> list[Check]:
 RESOLVERS = {
     "rds": rds_checks, "kms": kms_checks, "secretsmanager": secretsmanager_checks, "sns": sns_checks,
     "dynamodb": dynamodb_checks, "monitoring": cloudwatch_checks, "cloudwatch": cloudwatch_checks, "sts": sts_checks,
-    "iam": iam_checks,
+    "iam": iam_checks, "ram": ram_checks,
 }
 
 

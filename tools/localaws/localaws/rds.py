@@ -38,6 +38,7 @@ from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstance, DBInstance
 from moto.rds.responses import RDSResponse
 
 from . import engines
+from . import ram
 from .clock import Step
 from .dataplane import POSTGRES_ENGINES, done_future
 from .iam_requests import partition_of
@@ -383,7 +384,8 @@ class RdsLayer:
         tags and references (a restore takes what the request says), then the request's values."""
         props = copy.copy(source_cfg)
         for stale in ("_status", "_lx_pg", "_lx_pending_rename", "url_identifier", "_lx_backups", "_lx_clone_group",
-                      "clone_group_id", "_lx_ready", "_lx_start", "_lx_certificate_names"):
+                      "clone_group_id", "_lx_ready", "_lx_start", "_lx_certificate_names", "_lx_cross_account_clone",
+                      "_lx_cross_account_clones"):
             props.pop(stale, None)
         props.update(deletion_protection=False, tags=[], vpc_security_group_ids=[], db_subnet_group_name=None,
                      db_cluster_parameter_group_name=None)
@@ -433,14 +435,42 @@ class RdsLayer:
 
     def find_source_cluster(self, account: str, region: str, identifier: str) -> DBCluster:
         """SourceDBClusterIdentifier: a name in this account and region, or an ARN. Another region's cluster cannot be
-        restored or cloned here ("You can't create a clone in a different AWS Region"); another account's needs an
-        AWS RAM share, which is not modelled: not found, as AWS answers for a cluster it does not show you."""
+        restored or cloned here ("You can't create a clone in a different AWS Region"); another account's only when
+        its owner shared it with this account through AWS RAM and this account accepted (ram.py): otherwise not
+        found, as AWS answers for a cluster it does not show you."""
+        owner = account
         if identifier.startswith("arn:"):
             parts = identifier.split(":")
-            if len(parts) < 7 or parts[3] != region or parts[4] != account or parts[5] != "cluster":
+            if len(parts) < 7 or parts[3] != region or parts[5] != "cluster":
                 raise DBClusterNotFoundError(identifier)
-            identifier = parts[6]
-        return self.find_cluster(self.backend(account, region), identifier.lower())
+            if parts[4] != account and not ram.shared_with(identifier, account):
+                raise DBClusterNotFoundError(identifier)
+            owner, identifier = parts[4], parts[6]
+        return self.find_cluster(self.backend(owner, region), identifier.lower())
+
+    CROSS_ACCOUNT_CLONES_PER_ACCOUNT = 1  # "Limitations of cross-account cloning": one clone of a cluster per account
+
+    def check_cross_account_clone(self, backend, source: DBCluster, restore_type: str, params) -> None:
+        """AWS's rules for a clone of another account's cluster ("Cross-account cloning with AWS RAM and Amazon
+        Aurora"), each the stricter reading where the guide is not explicit (tools/localaws/README.md)."""
+        if restore_type != "copy-on-write":
+            raise InvalidParameterCombination(
+                f"DB cluster {source.db_cluster_arn} belongs to another account: only a copy-on-write clone of it can be "
+                "made (RestoreType=copy-on-write)")
+        if getattr(source, "storage_encrypted", False):
+            if self.is_default_key(getattr(source, "kms_key_id", None)):
+                raise KMSKeyNotAccessibleFault(
+                    f"DB cluster {source.db_cluster_arn} is encrypted with its account's AWS managed key aws/rds, which "
+                    "no other account can use: it cannot be cloned across accounts")
+            if not params.get("KmsKeyId"):
+                raise InvalidParameterCombination(
+                    f"DB cluster {source.db_cluster_arn} is encrypted: a clone of it in another account needs KmsKeyId")
+        group = getattr(source, "_lx_clone_group", None)
+        here = [cluster for cluster in backend.clusters.values() if group and getattr(cluster, "_lx_clone_group", None) == group]
+        if len(here) >= self.CROSS_ACCOUNT_CLONES_PER_ACCOUNT:
+            raise _fault("DBClusterQuotaExceededFault",
+                         f"This account already has a clone of DB cluster {source.db_cluster_arn} "
+                         f"({here[0].db_cluster_identifier}); an account can hold one cross-account clone of a cluster.")
 
     def record_backup(self, cluster: DBCluster):
         """A timestamped base copy of the cluster's data: what its continuous backup could restore to from now on.
@@ -492,13 +522,18 @@ class RdsLayer:
             raise _fault("InvalidDBClusterStateFault",
                          f"DbCluster {source.db_cluster_identifier} is not in an available state (it is {source.status}).")
         base = None
+        cross_account = source.account_id != account
+        if cross_account:
+            self.check_cross_account_clone(backend, source, restore_type, params)
         if restore_type == "copy-on-write":
-            if not self.instances_of(backend, source):
+            if not self.instances_of(self.backend(source.account_id, region), source):
                 raise _fault("InvalidDBClusterStateFault",
                              f"Cannot clone DB cluster {source.db_cluster_identifier}: it has no DB instance.")
             group = getattr(source, "_lx_clone_group", None)
-            members = [c for c in backend.clusters.values() if group and getattr(c, "_lx_clone_group", None) == group
-                       and c is not source]
+            members = [c for c in self.backend(source.account_id, region).clusters.values()
+                       if group and getattr(c, "_lx_clone_group", None) == group and c is not source]
+            members += [c for c in getattr(source, "_lx_cross_account_clones", [])
+                        if c.db_cluster_identifier in self.backend(c.account_id, region).clusters]
             if len(members) >= self.CLONES_PER_SOURCE:
                 raise _fault("DBClusterQuotaExceededFault",
                              f"Cannot create more than {self.CLONES_PER_SOURCE} clones of DB cluster {source.db_cluster_identifier}.")
@@ -530,6 +565,9 @@ class RdsLayer:
             group = getattr(source, "_lx_clone_group", None) or "clone-group-" + source.resource_id
             source._lx_clone_group = cluster._lx_clone_group = group
             source.clone_group_id = cluster.clone_group_id = group  # DescribeDBClusters' CloneGroupId
+            if cross_account:
+                cluster._lx_cross_account_clone = True  # DescribeDBClusters' CrossAccountClone
+                source.__dict__.setdefault("_lx_cross_account_clones", []).append(cluster)
         self.prepare_cluster(account, region, cluster, "clone" if restore_type == "copy-on-write" else "restore", params)
         return ActionResult({"DBCluster": cluster})
 
@@ -1019,6 +1057,7 @@ def _patch_models(layer: RdsLayer) -> None:
         self._status = value
 
     DBCluster.status = property(get_status, set_status)  # moto flips `creating` on the first read
+    DBCluster.cross_account_clone = property(lambda self: bool(getattr(self, "_lx_cross_account_clone", False)))
 
     original_save_automated_backup = DBCluster.save_automated_backup
 

@@ -28,6 +28,7 @@ from .clock import Clock
 from .config import FaultConfig, durations_from_env, faults_from_env, settings_from_env, validate_durations, \
     validate_settings
 from .dataplane import DataPlane
+from . import ram
 from .iam import Authorizer, Denial, ensure_member_accounts
 
 log = logging.getLogger("localaws.server")
@@ -95,6 +96,7 @@ class Runtime:
             self.clock.clear()
             self.data.wipe()
             moto_api_backend.reset()
+            ram.INVITATIONS.clear()
             ensure_member_accounts()
             self.iam.reset()
             self.reset_knobs()
@@ -165,7 +167,7 @@ def request_params(environ: dict, body: bytes) -> dict:
         except Exception:  # noqa: BLE001 - unreadable bodies are moto's to refuse
             return {}
         return decoded if isinstance(decoded, dict) else {}
-    if environ.get("HTTP_X_AMZ_TARGET"):
+    if environ.get("HTTP_X_AMZ_TARGET") or protocol_of(environ) == "json":
         try:
             decoded = json.loads(body or b"{}")
         except ValueError:
@@ -222,7 +224,9 @@ def _xml(text: str) -> str:
 def protocol_of(environ: dict) -> str:
     if environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor":
         return "cbor"
-    return "json" if environ.get("HTTP_X_AMZ_TARGET") else "query"
+    if environ.get("HTTP_X_AMZ_TARGET") or environ.get("PATH_INFO", "").rstrip("/") in ram.OPERATIONS:
+        return "json"  # JSON protocols (RAM's is REST-JSON: botocore reads the code from x-amzn-ErrorType)
+    return "query"
 
 
 def fault_response(kind: str, environ, start_response, service: str):
@@ -260,6 +264,8 @@ class LocalAwsApp:
             return self.admin(environ, start_response, path[len(ADMIN_PREFIX):].strip("/"))
         body = self._buffer_body(environ)
         service, action, json_protocol = classify(environ, body)
+        if service == "ram":  # a REST protocol: its paths name the operations
+            action = ram.OPERATIONS.get(environ.get("PATH_INFO", "").rstrip("/"), action)
         with self.rt.lock:
             self.rt.count(service, action)
             kind = self.rt.pick_fault(service, action)
@@ -276,8 +282,22 @@ class LocalAwsApp:
                     status = {400: "400 Bad Request", 403: "403 Forbidden"}.get(denial.status, "400 Bad Request")
                     return error_response(start_response, service, protocol_of(environ), status, denial.code,
                                           denial.message)
+            if service == "ram" and action in ram.HANDLED_HERE:
+                return self._ram(environ, start_response, action, body)
             # moto renders the body inside the call; materialise it while we still hold the lock.
             return list(self.moto_app(environ, start_response))
+
+    @staticmethod
+    def _ram(environ, start_response, action, body):
+        """The RAM operations moto lacks (ram.py), as the caller's account."""
+        from moto.iam.models import get_account_id_from
+
+        access_key, region, _ = credential_scope(environ)
+        try:
+            params = json.loads(body or b"{}")
+            return ram.respond(start_response, ram.handle(action, get_account_id_from(access_key), region or "us-east-1", params))
+        except ram.RamError as error:
+            return error_response(start_response, "ram", "json", "400 Bad Request", error.code, error.message)
 
     @staticmethod
     def _buffer_body(environ) -> bytes:
@@ -447,6 +467,7 @@ def serve(port: int, state_dir: Path, profile: str) -> None:
     runtime.rds_layer.install()
     dynamodb.install()
     sns.install()
+    ram.install()
     ensure_member_accounts()
     stop_event = threading.Event()
     holder = {}
