@@ -27,9 +27,11 @@ def source_key(source_type, cluster_arn, restore_to_time=None, operation_id=None
     return key
 
 
-def source_of_cluster(cluster, source_type, restore_to_time=None, operation_id=None):
-    """A source cluster described the way the plan reads a snapshot (its identity, engine, version, storage)."""
+def source_of_cluster(cluster, source_type, restore_to_time=None, operation_id=None, by_arn=False):
+    """A source cluster described the way the plan reads a snapshot (its identity, engine, version, storage).
+    `by_arn`: another account's cluster, which RestoreDBClusterToPointInTime names by its ARN."""
     return {
+        "RestoreFrom": cluster["DBClusterArn"] if by_arn else cluster["DBClusterIdentifier"],
         "DBClusterSnapshotArn": source_key(source_type, cluster["DBClusterArn"], restore_to_time, operation_id),
         "DBClusterSnapshotIdentifier": "%s of %s" % (source_type.replace("_", "-"), cluster["DBClusterIdentifier"]),
         "DBClusterIdentifier": cluster["DBClusterIdentifier"],
@@ -48,7 +50,7 @@ def point_in_time_request(ctx, identifier):
     request = restore_request(ctx, identifier)
     for snapshot_only in ("SnapshotIdentifier", "Engine", "EngineVersion"):
         request.pop(snapshot_only, None)
-    request["SourceDBClusterIdentifier"] = ctx.snapshot["DBClusterIdentifier"]
+    request["SourceDBClusterIdentifier"] = ctx.snapshot.get("RestoreFrom") or ctx.snapshot["DBClusterIdentifier"]
     if ctx.source_type == "clone":
         request.update(RestoreType="copy-on-write", UseLatestRestorableTime=True)
     elif ctx.restore_to_time:

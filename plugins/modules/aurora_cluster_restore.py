@@ -261,7 +261,11 @@ options:
       - The production (source) cluster. The module refuses to replace or rename it. The cluster the snapshot was
         taken from (in the same account and region) is always refused.
       - With I(source_type=clone) or C(point_in_time), the cluster restored from (identifier or ARN, in the module's
-        region and account); required then.
+        region); required then.
+      - Another account's cluster is named by its ARN and can only be cloned (I(source_type=clone)), once its owner
+        shared it with this account through AWS RAM and this account accepted (M(dbops.aurora_restore.aurora_cluster_share)).
+        An encrypted one needs I(kms_key_id), and an account holds one clone of it at a time (AWS's limits), so
+        I(strategy=swap) cannot refresh a target that is already its clone.
     type: str
   expected_account_id:
     description: Refuse to act unless the credentials and the target are in this AWS account.
@@ -514,7 +518,7 @@ storage_type:
 import datetime
 
 try:
-    import botocore  # pylint: disable=unused-import
+    import botocore
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
@@ -525,6 +529,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils import marker
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import account_refusal
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import aws_client
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import caller_account
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import client_factory
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import fail_with
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import describe_cluster
@@ -735,7 +740,41 @@ def utc_time(value, option):
     return moment.astimezone(datetime.timezone.utc)
 
 
-def describe_source_cluster(client, params, region, target):
+def describe_shared_source_cluster(client, params, arn, target):
+    """Another account's cluster, shared with this one through AWS RAM: only a copy-on-write clone can be made of it,
+    under a key of this account when it is encrypted, and an account holds one clone of it."""
+    if params["source_type"] != "clone":
+        raise RestoreError("source_cluster_identifier %r is another account's cluster: only source_type=clone can restore "
+                           "from it (AWS allows no point-in-time restore of a cluster shared through RAM)" % arn)
+    found = call_ignoring_not_found(client.describe_db_clusters, DBClusterIdentifier=arn, IncludeShared=True)
+    if not found:
+        raise RestoreError("source_cluster_identifier %r is not shared with this account: its owner shares it through AWS RAM "
+                           "and this account accepts (dbops.aurora_restore.aurora_cluster_share)" % arn)
+    cluster = found[0]
+    if cluster.get("Status") != "available":
+        raise RestoreError("source_cluster_identifier %r is %s; a clone needs it available" % (arn, cluster.get("Status")))
+    if cluster.get("StorageEncrypted") and not params["kms_key_id"]:
+        raise RestoreError("source_cluster_identifier %r is encrypted: a clone of it in this account needs kms_key_id "
+                           "(a key of this account, or the owner's key if its policy lets this account use it)" % arn)
+    group = cluster.get("CloneGroupId")
+    held = [c["DBClusterIdentifier"] for c in paginate(client.get_paginator("describe_db_clusters")).get("DBClusters", [])
+            if group and c.get("CloneGroupId") == group]
+    if [name for name in held if not (params["strategy"] == "replace" and name.lower() == target)]:
+        raise RestoreError("this account already holds a clone of %r (%s), and AWS allows one cross-account clone of a cluster "
+                           "per account: delete it, or use strategy=replace on it" % (arn, ", ".join(held)))
+    return source_of_cluster(cluster, "clone", None, params["operation_id"], by_arn=True)
+
+
+def call_ignoring_not_found(call, **kwargs):
+    try:
+        return call(aws_retry=True, **kwargs)["DBClusters"]
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "DBClusterNotFoundFault":
+            return []
+        raise
+
+
+def describe_source_cluster(client, params, region, target, own_account):
     """The cluster a clone or a point-in-time restore is made from, as the plan reads a snapshot; refused in one line
     when it is missing, not available, the target itself, has no instance to clone, or the time is out of range."""
     kind, ident = params["source_type"], params["source_cluster_identifier"]
@@ -743,6 +782,8 @@ def describe_source_cluster(client, params, region, target):
     if arn and (arn[0] != region):
         raise RestoreError("source_cluster_identifier %r is in region %r: a %s is made in the source's region, not %r"
                            % (ident, arn[0], kind.replace("_", "-"), region))
+    if arn and arn[1] != own_account():
+        return describe_shared_source_cluster(client, params, ident, target)
     name = arn[2] if arn else ident
     cluster = describe_cluster(client, name)
     if cluster is None:
@@ -852,7 +893,7 @@ def run(module):
     if params["source_type"] == "snapshot":
         snapshot = snapshot_source(client, params["snapshot_identifier"], region)
     else:
-        snapshot = describe_source_cluster(client, params, region, target)
+        snapshot = describe_source_cluster(client, params, region, target, lambda: caller_account(module))
 
     password_holder = {}
     secret_version = None

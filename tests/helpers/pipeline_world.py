@@ -167,3 +167,31 @@ def allow_clones_of_the_source():
     assert "ClonesAndPointInTimeRestores" in [statement["Sid"] for statement in policy["Statement"]]
     session(ACCOUNT_A).client("iam").put_role_policy(RoleName=operator_role.ROLE_NAME, PolicyName=operator_role.ROLE_NAME,
                                                      PolicyDocument=json.dumps(policy))
+
+
+def allow_clones_across_accounts():
+    """What bootstrap.yml renders for a clone of account A's prod-west by account B: A shares it through AWS RAM
+    (bootstrap_shared_clusters), B clones it and accepts A's invitations (bootstrap_clone_source_clusters with A's
+    account_id) and may use A's key, whose key policy lets B use it (docs/refresh-methods.md)."""
+    grants = {
+        ACCOUNT_A: {"bootstrap_iam_shared_clusters": [{"cluster_id": SAME_REGION_SOURCE, "region": TARGET_REGION}]},
+        ACCOUNT_B: {"bootstrap_iam_clone_source_clusters": [{"cluster_id": SAME_REGION_SOURCE, "region": TARGET_REGION,
+                                                            "account_id": ACCOUNT_A}],
+                    "bootstrap_iam_source_kms_key_aliases": OPERATOR_POLICY_VARIABLES[ACCOUNT_B]["bootstrap_iam_source_kms_key_aliases"]
+                    + [{"account_id": ACCOUNT_A, "alias": "aurora-restore"}]},
+    }
+    for account, extra in grants.items():
+        variables = dict(OPERATOR_POLICY_VARIABLES[account], **extra)
+        environment = variables.pop("environment")
+        variables.pop("trusted", None)
+        policy = operator_role.render_policy(account, bootstrap_iam_secret_names=["aurora-restore/%s/master-credentials" % environment,
+                                                                                  "aurora-restore/%s/app-credentials" % environment],
+                                             **variables)
+        session(account).client("iam").put_role_policy(RoleName=operator_role.ROLE_NAME, PolicyName=operator_role.ROLE_NAME,
+                                                       PolicyDocument=json.dumps(policy))
+    kms = session(ACCOUNT_A).client("kms", region_name=TARGET_REGION)
+    key = kms.describe_key(KeyId="alias/aurora-restore")["KeyMetadata"]["Arn"]
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % ACCOUNT_A}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "ClonesInAccountB", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % ACCOUNT_B},
+         "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncrypt*", "kms:GenerateDataKey*"], "Resource": "*"}]}))

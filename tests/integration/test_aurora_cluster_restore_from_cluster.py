@@ -2,6 +2,7 @@
 ansible-playbook against the emulator: the target gets the source's data as it is now (clone) or was at a time, the
 same guards, instances and password reset as a snapshot restore, and every bad input refused with nothing changed."""
 import datetime
+import json
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import pytest
 
 from helpers.ansible_run import REPO_ROOT
 from helpers.ansible_run import ansible_env
+from helpers.ansible_run import run_playbook
 
 from test_aurora_cluster_restore import NEW_PASSWORD
 from test_aurora_cluster_restore import SOURCE_PASSWORD
@@ -143,3 +145,87 @@ def test_a_clone_killed_while_it_is_made_resumes_with_the_same_clone(env, tmp_pa
     assert "restore_cluster" not in [step["action"] for step in result["plan"]]
     assert env.counts()["services"]["rds"]["RestoreDBClusterToPointInTime"] == 1
     assert markers(result) == [42]
+
+
+ACCOUNT_B = "210987654321"
+SECRET_B = "staging-b/aurora/master"
+
+
+def share_play(*tasks):
+    """aurora_cluster_share tasks (name, args); JSON is YAML."""
+    return json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False,
+                        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                        "tasks": [{"name": name, module: args, "ignore_errors": True} for name, module, args in tasks]}])
+
+
+def test_a_clone_across_accounts_through_an_aws_ram_share(env, tmp_path):
+    """Account A shares production through RAM, account B accepts, then B clones it under its own key: each half
+    idempotent, and every refusal one line with nothing changed."""
+    sts = env.client("sts")
+    assumed = sts.assume_role(RoleArn="arn:aws:iam::%s:role/OrganizationAccountAccessRole" % ACCOUNT_B, RoleSessionName="tests")["Credentials"]
+    as_b = {"access_key": assumed["AccessKeyId"], "secret_key": assumed["SecretAccessKey"], "session_token": assumed["SessionToken"]}
+    b = {service: env.client(service, aws_access_key_id=assumed["AccessKeyId"], aws_secret_access_key=assumed["SecretAccessKey"],
+                             aws_session_token=assumed["SessionToken"]) for service in ("rds", "kms", "secretsmanager")}
+    b["secretsmanager"].create_secret(Name=SECRET_B, SecretString=json.dumps({"username": "postgres", "password": NEW_PASSWORD}))
+    key_b = b["kms"].create_key(Description="account B's key")["KeyMetadata"]["Arn"]
+    source_arn = cluster(env, "production")["DBClusterArn"]
+    clone_args = dict(from_cluster("clone", source_cluster_identifier=source_arn, master_secret_id=SECRET_B, kms_key_id=key_b,
+                                   instances={"count": 1, "instance_class": "db.r6g.large"}), **as_b)
+
+    refused = run(tmp_path, clone_args, ignore_errors=True).result("restore0")
+    assert refused["msg"] == ("source_cluster_identifier %r is not shared with this account: its owner shares it through AWS RAM "
+                              "and this account accepts (dbops.aurora_restore.aurora_cluster_share)" % source_arn)
+
+    share = ("share", "dbops.aurora_restore.aurora_cluster_share",
+             {"state": "shared", "cluster_identifier": "production", "principal_account_id": ACCOUNT_B})
+    shared = run_playbook(share_play(share, share), tmp_path)
+    first, again = [result for _name, result in shared.tasks()]
+    assert first["changed"] and not again["changed"] and first["resource_share_arn"] == again["resource_share_arn"]
+    accept = ("accept", "dbops.aurora_restore.aurora_cluster_share",
+              dict(state="accepted", resource_share_arn=first["resource_share_arn"], **as_b))
+    accepted = run_playbook(share_play(accept, accept), tmp_path)
+    first_accept, second_accept = [result for _name, result in accepted.tasks()]
+    assert first_accept["changed"] and first_accept["invitation_status"] == "ACCEPTED"
+    assert not second_accept["changed"] and second_accept["invitation_status"] == "ACCEPTED"
+
+    bad = [
+        (dict(clone_args, source_type="point_in_time"), "only source_type=clone can restore from it"),
+        ({key: value for key, value in clone_args.items() if key != "kms_key_id"}, "is encrypted: a clone of it in this account needs kms_key_id"),
+    ]
+    for args, message in bad:
+        outcome = run(tmp_path, args, ignore_errors=True).result("restore0")
+        assert outcome["failed"] and message in outcome["msg"] and "\n" not in outcome["msg"], outcome["msg"]
+    assert b["rds"].describe_db_clusters()["DBClusters"] == []
+
+    cloned = run(tmp_path, clone_args)
+    assert cloned.rc == 0, cloned.output[-3000:]
+    found = b["rds"].describe_db_clusters(DBClusterIdentifier=TARGET)["DBClusters"][0]
+    assert found["CrossAccountClone"] is True and found["KmsKeyId"] == key_b
+    assert markers(cloned.result("restore0")) == [42]
+    # A second target in account B would be a second clone of production there: refused before anything changes.
+    other = run(tmp_path, dict(clone_args, cluster_identifier="qa"), ignore_errors=True).result("restore0")
+    assert "this account already holds a clone of %r (%s)" % (source_arn, TARGET) in other["msg"]
+    # A refresh of the clone itself replaces it (the one clone the account may hold).
+    again = run(tmp_path, dict(clone_args, operation_id="the-next-night"))
+    assert again.rc == 0, again.output[-3000:]
+    assert [c["DBClusterIdentifier"] for c in b["rds"].describe_db_clusters()["DBClusters"]] == [TARGET]
+
+
+def test_aurora_cluster_share_refuses_bad_inputs_in_one_line_and_shares_nothing(env, tmp_path):
+    module = "dbops.aurora_restore.aurora_cluster_share"
+    run_result = run_playbook(share_play(
+        ("account", module, {"state": "shared", "cluster_identifier": "production", "principal_account_id": "12345"}),
+        ("own", module, {"state": "shared", "cluster_identifier": "production", "principal_account_id": "123456789012"}),
+        ("missing", module, {"state": "shared", "cluster_identifier": "no-such-cluster", "principal_account_id": ACCOUNT_B}),
+        ("arn", module, {"state": "accepted", "resource_share_arn": "production"}),
+        ("required", module, {"state": "shared", "cluster_identifier": "production"}),
+    ), tmp_path)
+    messages = {name: result["msg"] for name, result in run_result.tasks()}
+    assert messages == {
+        "account": "principal_account_id '12345' is not an AWS account id (12 digits)",
+        "own": "principal_account_id 123456789012 owns cluster 'production' already: a share is for another account",
+        "missing": "cluster 'no-such-cluster' does not exist in this account and region: nothing to share",
+        "arn": "resource_share_arn 'production' is not a resource share ARN (arn:aws:ram:<region>:<account>:resource-share/<id>)",
+        "required": "state is shared but all of the following are missing: principal_account_id",
+    }
+    assert env.client("ram").get_resource_shares(resourceOwner="SELF")["resourceShares"] == []

@@ -10,6 +10,7 @@ from test_restore_playbook import restore
 from test_restore_playbook import world  # noqa: F401  pylint: disable=unused-import
 
 A = pipeline_world.ACCOUNT_A
+B = pipeline_world.ACCOUNT_B
 REGION = pipeline_world.TARGET_REGION
 SOURCE = pipeline_world.SAME_REGION_SOURCE
 
@@ -42,14 +43,51 @@ def test_auto_clones_a_same_region_source_and_copies_a_cross_region_one(world, a
     assert count > 0 and masked == count
     assert rds(A).describe_db_clusters(DBClusterIdentifier=SOURCE)["DBClusters"][0]["Status"] == "available"
 
-    # staging-app is in account B: a clone of account A's cluster needs an AWS RAM share, which preflight refuses in
-    # one line, before anything is copied or restored.
+    # staging-app is in account B: a clone of account A's cluster needs an AWS RAM share, which the run makes only
+    # with restore_clone_across_accounts; without it preflight refuses in one line, before anything is changed.
     aws_env.clear_counts()
     refused = restore(tmp_path, "--limit", "staging-app", extra_vars={"restore_source_method": "clone", "restore_source_cluster": SOURCE,
                                                                       "restore_source_region": REGION})
     assert refused.rc != 0
-    assert ("staging-app: restore_source_method=clone needs restore_source_cluster (got 'prod-west') in the target's account "
-            "and region (source 123456789012 us-west-2, target 210987654321 us-west-2)") in " ".join(refused.output.split())
+    assert ("staging-app: restore_source_method=clone needs restore_source_cluster (got 'prod-west') in the target's region, "
+            "and in its account unless it is a clone with restore_clone_across_accounts=true (an AWS RAM share) "
+            "(source 123456789012 us-west-2, target 210987654321 us-west-2)") in " ".join(refused.output.split())
     counts = aws_env.counts()["services"].get("rds", {})
     assert not counts.get("RestoreDBClusterToPointInTime") and not counts.get("CopyDBClusterSnapshot")
     assert not counts.get("DeleteDBCluster") and not counts.get("RestoreDBClusterFromSnapshot")
+    assert not aws_env.counts()["services"].get("ram")
+
+
+def test_a_clone_across_accounts_through_an_aws_ram_share(world, aws_env, tmp_path):
+    """staging-app (account B) cloned from account A's prod-west: the run shares it through AWS RAM as account A,
+    accepts as account B, and clones it under B's key; auto picks the clone only when cross-account clones are
+    allowed, and IAM refuses what the bootstrap did not grant."""
+    pipeline_world.make_source_in_the_target_region()
+    clone_vars = {"restore_source_method": "auto", "restore_source_cluster": SOURCE, "restore_source_region": REGION,
+                  "restore_strategy": "replace"}
+    # (Check mode: the snapshot path it picks then finds no snapshot of prod-west, which is beside the point here.)
+    planned = restore(tmp_path, "--limit", "staging-app", extra_vars=clone_vars, check=True)
+    assert "auto: the source is in another account (restore_clone_across_accounts=false), so a snapshot copy" in planned.output
+
+    across = dict(clone_vars, restore_clone_across_accounts=True)
+    denied = restore(tmp_path, "--limit", "staging-app", extra_vars=across)
+    assert denied.rc != 0 and "share_cluster failed" in denied.output and "is not authorized to perform: ram:" in denied.output, denied.output[-3000:]
+    pipeline_world.allow_clones_across_accounts()
+    cloned = restore(tmp_path, "--limit", "staging-app", extra_vars=across)
+    assert cloned.rc == 0, cloned.output[-3000:]
+    assert "auto: the source cluster prod-west is in the target region and shared from account %s through AWS RAM, so a clone" % A in cloned.output
+    latest = sorted(operations(B), key=lambda item: item["started_at"]["S"])[-1]
+    assert latest["status"]["S"] == "SUCCEEDED"
+    assert [entry["S"] for entry in latest["step_order"]["L"]] == ["preflight", "share_cluster", "restore_cluster", "db_users", "archive"]
+    found = rds(B).describe_db_clusters(DBClusterIdentifier="staging-app")["DBClusters"][0]
+    assert found["CrossAccountClone"] is True and found["KmsKeyId"].split(":")[4] == B
+    count, masked = app_rows(B, "staging-app", world["staging"]["users"]["application_user"])
+    assert count > 0 and masked == count
+
+    # The next night: the share is there and accepted (nothing to do), and replace swaps the account's one clone.
+    aws_env.clear_counts()
+    again = restore(tmp_path, "--limit", "staging-app", extra_vars=across)
+    assert again.rc == 0, again.output[-3000:]
+    assert not aws_env.counts()["services"]["ram"].get("CreateResourceShare")
+    assert not aws_env.counts()["services"]["ram"].get("AcceptResourceShareInvitation")
+    assert [c["DBClusterIdentifier"] for c in rds(B).describe_db_clusters()["DBClusters"]] == ["staging-app"]

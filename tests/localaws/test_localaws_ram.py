@@ -43,6 +43,7 @@ def test_share_accept_then_clone_in_the_other_account(prod):
     rds_b, ram_b = client("rds", credentials=account_b_credentials()), client("ram", credentials=account_b_credentials())
     # Not shared: another account's cluster is not found.
     expect_error("DBClusterNotFoundFault", clone, rds_b, prod["DBClusterArn"])
+    expect_error("DBClusterNotFoundFault", rds_b.describe_db_clusters, DBClusterIdentifier=prod["DBClusterArn"], IncludeShared=True)
     created = share(prod["DBClusterArn"])
     [invitation] = ram_b.get_resource_share_invitations()["resourceShareInvitations"]
     assert invitation["status"] == "PENDING" and invitation["senderAccountId"] == ACCOUNT_A
@@ -57,6 +58,10 @@ def test_share_accept_then_clone_in_the_other_account(prod):
     expect_error("ResourceShareInvitationAlreadyAcceptedException", ram_b.accept_resource_share_invitation,
                  resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
 
+    # Once accepted, the receiver sees it by ARN when it asks for shared clusters.
+    expect_error("DBClusterNotFoundFault", rds_b.describe_db_clusters, DBClusterIdentifier=prod["DBClusterArn"])
+    [seen] = rds_b.describe_db_clusters(DBClusterIdentifier=prod["DBClusterArn"], IncludeShared=True)["DBClusters"]
+    assert seen["DBClusterArn"] == prod["DBClusterArn"] and seen["StorageEncrypted"]
     clone(rds_b, prod["DBClusterArn"])
     wait_cluster(rds_b, "dev")
     rds_b.create_db_instance(DBInstanceIdentifier="dev-1", DBClusterIdentifier="dev", Engine="aurora-postgresql",

@@ -448,6 +448,18 @@ class RdsLayer:
             owner, identifier = parts[4], parts[6]
         return self.find_cluster(self.backend(owner, region), identifier.lower())
 
+    def describe_db_clusters(self, resp: RDSResponse) -> ActionResult:
+        """Another account's cluster, named by ARN, only with IncludeShared and once shared with the caller through AWS
+        RAM (DescribeDBClusters `IncludeShared`: "clusters shared from other Amazon Web Services accounts")."""
+        identifier = resp.params.get("DBClusterIdentifier") or ""
+        parts = identifier.split(":")
+        if not identifier.startswith("arn:") or len(parts) < 7 or parts[4] == resp.current_account:
+            return self.original["describe_db_clusters"](resp)
+        include_shared = str(resp.params.get("IncludeShared", "")).lower() == "true"
+        if not include_shared or parts[3] != resp.region or not ram.shared_with(identifier, resp.current_account):
+            raise DBClusterNotFoundError(identifier)
+        return ActionResult({"DBClusters": [self.find_cluster(self.backend(parts[4], parts[3]), parts[6].lower())]})
+
     CROSS_ACCOUNT_CLONES_PER_ACCOUNT = 1  # "Limitations of cross-account cloning": one clone of a cluster per account
 
     def check_cross_account_clone(self, backend, source: DBCluster, restore_type: str, params) -> None:
@@ -1033,7 +1045,8 @@ class RdsLayer:
                "create_db_cluster_snapshot", "copy_db_cluster_snapshot", "delete_db_cluster_snapshot",
                "describe_db_cluster_snapshots", "modify_db_cluster_snapshot_attribute", "delete_db_cluster",
                "modify_db_cluster", "stop_db_cluster", "start_db_cluster", "reboot_db_instance", "add_tags_to_resource",
-               "describe_db_engine_versions", "describe_orderable_db_instance_options", "restore_db_cluster_to_point_in_time")
+               "describe_db_engine_versions", "describe_orderable_db_instance_options", "restore_db_cluster_to_point_in_time",
+               "describe_db_clusters")
 
     def install(self) -> None:
         self.original = {name: getattr(RDSResponse, name, None) for name in self.PATCHED}
