@@ -145,22 +145,22 @@ class ReferenceCheck:
         if wanted and family and family.startswith("aurora-postgresql") and family != wanted:
             self.problems.append("%s %r is of family %s; engine version %s needs family %s" % (option, name, family, engine_version, wanted))
 
-    def kms_key(self, key):
+    def kms_key(self, key, option="kms_key_id", fact="kms_key", what="the restored cluster"):
         if not key:
             return
         key_region = arns.region_of(key) or self.region
         if key_region != self.region:
-            self.problems.append("kms_key_id %r is in region %r; the restored cluster needs a key in %r" % (key, key_region, self.region))
+            self.problems.append("%s %r is in region %r; %s needs a key in %r" % (option, key, key_region, what, self.region))
             return
-        described = self._describe("kms", "describe_key", KMS_KEY_MISSING, "kms_key_id %r in region %s" % (key, self.region), KeyId=key)
+        described = self._describe("kms", "describe_key", KMS_KEY_MISSING, "%s %r in region %s" % (option, key, self.region), KeyId=key)
         if described is None:
-            self.problems.append("kms_key_id %r does not exist in region %s" % (key, self.region))
+            self.problems.append("%s %r does not exist in region %s" % (option, key, self.region))
             return
         metadata = described["KeyMetadata"]
         state = metadata.get("KeyState", "Enabled")
-        self.facts["kms_key"] = {"key_id": metadata.get("KeyId"), "arn": metadata.get("Arn"), "state": state}
+        self.facts[fact] = {"key_id": metadata.get("KeyId"), "arn": metadata.get("Arn"), "state": state}
         if state != "Enabled":
-            self.problems.append("kms_key_id %r is not enabled (state %s)" % (key, state))
+            self.problems.append("%s %r is not enabled (state %s)" % (option, key, state))
 
     def secrets(self, secret_ids):
         found = []
@@ -250,7 +250,7 @@ class ReferenceCheck:
 
 def check_references(client_for, region, db_subnet_group_name=None, vpc_security_group_ids=None, db_cluster_parameter_group_name=None,
                      db_parameter_group_name=None, kms_key_id=None, engine_version=None, secret_ids=None, snapshot_engine_version=None,
-                     instance_class=None, serverless_v2_scaling=None, sns_topic_arn=None):
+                     instance_class=None, serverless_v2_scaling=None, sns_topic_arn=None, master_user_secret_kms_key_id=None):
     """(facts, problems) for the references a restore will use in `region`.
 
     With `snapshot_engine_version`, the version the restore will run (`engine_version`, else the snapshot's) must be
@@ -268,6 +268,8 @@ def check_references(client_for, region, db_subnet_group_name=None, vpc_security
     check.run(check.parameter_group, "db_cluster_parameter_group_name", db_cluster_parameter_group_name, version, cluster_level=True)
     check.run(check.parameter_group, "db_parameter_group_name", db_parameter_group_name, version, cluster_level=False)
     check.run(check.kms_key, kms_key_id)
+    check.run(check.kms_key, master_user_secret_kms_key_id, "master_user_secret_kms_key_id", "master_user_secret_kms_key",
+              "the RDS-managed master secret")
     check.secrets(secret_ids)
     check.run(check.topic, sns_topic_arn)
     return check.facts, check.problems

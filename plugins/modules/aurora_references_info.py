@@ -49,6 +49,9 @@ options:
   kms_key_id:
     description: The KMS key (id, ARN or alias) the restored cluster is encrypted with.
     type: str
+  master_user_secret_kms_key_id:
+    description: The KMS key (id, ARN or alias) RDS encrypts the managed master secret with (C(master_password_mode=managed)).
+    type: str
   engine_version:
     description:
       - The Aurora PostgreSQL engine version to be restored. With it, parameter groups of another family are a problem.
@@ -170,6 +173,14 @@ references:
         key_id: 1234abcd-12ab-34cd-56ef-1234567890ab
         arn: arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab
         state: Enabled
+    master_user_secret_kms_key:
+      description: The managed master secret's key (I(master_user_secret_kms_key_id)), its id, ARN and state.
+      returned: when found
+      type: dict
+      sample:
+        key_id: 1234abcd-12ab-34cd-56ef-1234567890ab
+        arn: arn:aws:kms:us-west-2:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab
+        state: Enabled
     engine:
       description:
         - The version the restore will run, the snapshot's, the snapshot version's upgrade targets, the parameter group
@@ -217,6 +228,7 @@ def main():
             db_cluster_parameter_group_name=dict(type="str"),
             db_parameter_group_name=dict(type="str"),
             kms_key_id=dict(type="str"),
+            master_user_secret_kms_key_id=dict(type="str"),
             engine_version=dict(type="str"),
             snapshot_engine_version=dict(type="str"),
             instance_class=dict(type="str"),
@@ -249,7 +261,8 @@ def main():
             db_parameter_group_name=params["db_parameter_group_name"], kms_key_id=params["kms_key_id"],
             engine_version=params["engine_version"], secret_ids=[item for item in params["secret_ids"] if item],
             snapshot_engine_version=params["snapshot_engine_version"], instance_class=params["instance_class"],
-            serverless_v2_scaling=params["serverless_v2_scaling"], sns_topic_arn=params["sns_topic_arn"])
+            serverless_v2_scaling=params["serverless_v2_scaling"], sns_topic_arn=params["sns_topic_arn"],
+            master_user_secret_kms_key_id=params["master_user_secret_kms_key_id"])
         # A secret also named in secret_ids that is missing or being deleted has its problem already: read only the others.
         unreadable = ({item for item in params["secret_ids"] if item}
                       - {secret["secret_id"] for secret in facts.get("secrets", []) if not secret["scheduled_for_deletion"]})

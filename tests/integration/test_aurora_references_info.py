@@ -64,7 +64,7 @@ def test_everything_found_is_described(network, tmp_path):
 def test_every_problem_is_reported_at_once_one_line_each(network, tmp_path):
     result = check(tmp_path, db_subnet_group_name="aurora-nonprd", vpc_security_group_ids=["sg-0000000000000dead"],
                    db_cluster_parameter_group_name="pg-missing", db_parameter_group_name="default.aurora-postgresql14",
-                   kms_key_id=network["disabled"], engine_version="15.4",
+                   kms_key_id=network["disabled"], engine_version="15.4", master_user_secret_kms_key_id="alias/no-such-key",
                    secret_ids=["aurora-restore/dev/nope", "aurora-restore/dev/old"])
     assert result["problems"] == [
         "db_subnet_group_name 'aurora-nonprd' does not exist in region us-east-1",
@@ -72,6 +72,7 @@ def test_every_problem_is_reported_at_once_one_line_each(network, tmp_path):
         "db_cluster_parameter_group_name 'pg-missing' does not exist in region us-east-1",
         "db_parameter_group_name 'default.aurora-postgresql14' is of family aurora-postgresql14; engine version 15.4 needs family aurora-postgresql15",
         "kms_key_id %r is not enabled (state Disabled)" % network["disabled"],
+        "master_user_secret_kms_key_id 'alias/no-such-key' does not exist in region us-east-1",
         "secret 'aurora-restore/dev/nope' does not exist in region us-east-1",
         "secret 'aurora-restore/dev/old' is scheduled for deletion; restore it or name another",
     ]
