@@ -21,13 +21,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tools/localaws
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup postgres sanity lint units integration molecule test demo bench build ee-context local-up local-down local-status clean
+.PHONY: help setup postgres sanity lint units integration molecule test demo bench bench-large build ee-context local-up local-down local-status clean
 
 help:
 	@echo "make test          every check (sanity, lint, units, integration) on a fresh clone"
 	@echo "make demo          the main job, end to end, on the local emulator"
 	@echo "make sanity|lint|units|integration|molecule   one check (integration includes the emulator's own tests)"
 	@echo "make bench         benchmarks that print figures (pipeline, swap vs replace downtime, refresh by method and size, 200 db users)"
+	@echo "make bench-large   the pipeline for 30 targets with minute-long waits (--scale 10; about 15 minutes)"
 	@echo "make build         the collection tarball (ansible-galaxy collection build)"
 	@echo "make ee-context    the execution environment's build context (ansible-builder create) in tests/output/ee"
 	@echo "make local-up|local-down|local-status   the local AWS emulator"
@@ -93,6 +94,10 @@ bench: setup
 	python tests/bench/bench_cluster_restore.py
 	python tests/bench/bench_methods.py
 	python tests/bench/bench_db_users.py
+
+# Many targets, minute-long waits: what one AWX execution node carries (docs/awx.md).
+bench-large: setup
+	python tests/bench/bench_pipeline.py --targets 30 --scale 10
 
 build: setup
 	@mkdir -p $(OUT)/build

@@ -35,6 +35,7 @@ def argument_spec():
         environment=dict(type="str"),
         step=dict(type="str"),
         step_status=dict(type="str", choices=["started", "progress", "succeeded", "failed", "skipped"]),
+        next_step=dict(type="str"),
         status=dict(type="str", choices=["SUCCEEDED", "FAILED"]),
         details=dict(type="dict"),
         error=dict(type="str"),
@@ -60,6 +61,10 @@ def input_refusal(params):
     """The one-line refusal of a combination of options the argument spec cannot express, or None."""
     if params["action"] == "release_lock" and not params["force"] and not params["operation_id"]:
         return "action=release_lock needs operation_id (the holder), or force=true to clear anyone's lock"
+    if params["next_step"] is not None and (params["action"] != "step" or params["step_status"] not in ("succeeded", "skipped")):
+        return "next_step %r: only a step's success (action=step, step_status=succeeded or skipped) starts the next one" % params["next_step"]
+    if params["next_step"] is not None and params["next_step"] == params["step"]:
+        return "next_step %r is the step being finished: the next step is another one" % params["next_step"]
     return None
 
 
@@ -69,8 +74,9 @@ def validate(params):
         validate_target(params["target"])
     if params["operation_id"] is not None:
         validate_operation_id(params["operation_id"])
-    if params["step"] is not None:
-        validate_step(params["step"])
+    for option in ("step", "next_step"):
+        if params[option] is not None:
+            validate_step(params[option])
     for name in params["pipeline_steps"] or []:
         validate_step(name)
     for option in ("retention_days", "lock_lease_seconds", "limit"):
@@ -99,7 +105,10 @@ def perform(params, check_mode, dynamodb):
             if taken_over:
                 result["lock_taken_over_from"] = taken_over["holder_operation_id"]
     elif action == "step":
-        record, changed = store.record_step(params["operation_id"], params["step"], params["step_status"], details, error, check_mode)
+        events = [(params["step"], params["step_status"], details, error)]
+        if params["next_step"]:
+            events.append((params["next_step"], "started", None, None))
+        record, changed = store.record_steps(params["operation_id"], events, check_mode)
         result["changed"] = changed
     elif action == "finish":
         record, changed = store.finish(params["operation_id"], params["status"], error, details, check_mode)

@@ -96,10 +96,11 @@ def clean_details(details, on_secret="redact"):
 class AuditStore(TargetLock):
     """Operations, steps and audit events (the tables and the lock: audit_tables.py)."""
 
-    def _next_sequence(self, operation_id, now, extra_updates=None, extra_values=None, extra_names=None):
-        """Bump the operation's event counter (and apply `extra_updates` in the same write)."""
-        updates = ["event_sequence = if_not_exists(event_sequence, :zero) + :one", "updated_at = :now"] + list(extra_updates or [])
-        values = {":zero": {"N": "0"}, ":one": {"N": "1"}, ":now": {"S": iso(now)}}
+    def _next_sequence(self, operation_id, now, extra_updates=None, extra_values=None, extra_names=None, events=1):
+        """Bump the operation's event counter by `events` (and apply `extra_updates` in the same write); returns
+        the last sequence number taken and the record as written."""
+        updates = ["event_sequence = if_not_exists(event_sequence, :zero) + :events", "updated_at = :now"] + list(extra_updates or [])
+        values = {":zero": {"N": "0"}, ":events": {"N": str(events)}, ":now": {"S": iso(now)}}
         values.update(extra_values or {})
         kwargs = dict(
             TableName=self.state_table,
@@ -163,7 +164,7 @@ class AuditStore(TargetLock):
                 sequence, record = self._next_sequence(
                     operation_id, now,
                     extra_updates=["#status = :running", "attempt = attempt + :one", "last_resumed_at = :now"],
-                    extra_values={":running": {"S": "RUNNING"}},
+                    extra_values={":running": {"S": "RUNNING"}, ":one": {"N": "1"}},
                     extra_names={"#status": "status"},
                 )
                 self._put_event(operation_id, sequence, now, "operation_resumed", target, status="RUNNING",
@@ -203,49 +204,76 @@ class AuditStore(TargetLock):
 
     def record_step(self, operation_id, step, status, details=None, error=None, check_mode=False):
         """Record a step event. Returns (record, changed)."""
+        return self.record_steps(operation_id, [(step, status, details, error)], check_mode)
+
+    def record_steps(self, operation_id, events, check_mode=False):
+        """Record step events, each (step, status, details, error), in order and at one moment: one read of the
+        operation, one write of it, one audit item per event and one lease renewal, whatever their number (a step's
+        success and the next step's start are two events of one call). An event that repeats what is recorded is
+        left out. Returns (record, changed)."""
         now = self.clock()
         record = self.get_operation(operation_id)
         if not record:
             raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
         if record["status"] in FINAL_STATUSES:
             raise AuditStoreError("operation %r already finished as %s; start a new one or resume it first" % (operation_id, record["status"]))
-        current = record.get("steps", {}).get(step, {})
+        entries = []
+        steps = dict(record.get("steps", {}))
+        for step, status, details, error in events:
+            entry = self._step_entry(operation_id, record, steps.get(step, {}), step, status, details, error, now)
+            if entry is not None:
+                steps[step] = entry
+                entries.append((step, status, entry, details, error))
+        if not entries:
+            return record, False  # the same facts again: nothing new to record
+        if check_mode:
+            return record, True
+        updates, values, names, new_steps = [], {}, {}, []
+        for index, (step, _status, entry, _details, _error) in enumerate(entries):
+            updates.append("steps.#step%d = :entry%d" % (index, index))
+            values[":entry%d" % index] = self._serializer.serialize(_to_dynamodb_value(entry))
+            names["#step%d" % index] = step
+            if step not in record.get("step_order", []) and step not in new_steps:
+                new_steps.append(step)
+        updates.append("current_step = :step")
+        values[":step"] = {"S": entries[-1][0]}
+        if new_steps:
+            updates.append("step_order = list_append(if_not_exists(step_order, :empty), :step_list)")
+            values[":empty"] = {"L": []}
+            values[":step_list"] = {"L": [{"S": step} for step in new_steps]}
+        last, record = self._next_sequence(operation_id, now, updates, values, names, events=len(entries))
+        for offset, (step, status, entry, details, error) in enumerate(entries):
+            if status == "progress":
+                details = entry["progress"]
+            self._put_event(operation_id, last - len(entries) + 1 + offset, now, "step_" + status, record["target"], step=step,
+                            status=status, details=details, error=error)
+        self.renew_lock(record["target"], operation_id)  # each event renews the lease of a live run
+        return record, True
+
+    @staticmethod
+    def _step_entry(operation_id, record, current, step, status, details, error, now):
+        """The step's entry once the event is recorded, or None when the event repeats what is recorded."""
         if status == "progress":
             if current.get("status") != "started":
                 raise AuditStoreError("step %r of operation %r is not running (its status is %r); record it as started first"
                                       % (step, operation_id, current.get("status")))
         elif current.get("status") == status and current.get("details", {}) == (details or {}) and current.get("error") == error:
-            return record, False  # the same fact again: nothing new to record
-        if check_mode:
-            return record, True
-        entry = dict(current)
-        entry["status"] = status
-        entry["attempt"] = record.get("attempt", 1)
+            return None
         if status == "progress":
             entry = dict(current, progress=dict(details or {}, at=iso(now)))
             details = entry["progress"]
         elif status == "started":
             entry = {"status": status, "started_at": iso(now), "attempt": record.get("attempt", 1)}
         else:
+            entry = dict(current, status=status, attempt=record.get("attempt", 1))
             entry.setdefault("started_at", iso(now))
             entry["finished_at"] = iso(now)
-            started = parse_iso(entry["started_at"])
-            entry["duration_seconds"] = round((now - started).total_seconds(), 3)
+            entry["duration_seconds"] = round((now - parse_iso(entry["started_at"])).total_seconds(), 3)
         if details:
             entry["details"] = details
         if error:
             entry["error"] = error
-        updates = ["steps.#step = :entry", "current_step = :step"]
-        values = {":entry": self._serializer.serialize(_to_dynamodb_value(entry)), ":step": {"S": step}}
-        if step not in record.get("step_order", []):
-            updates.append("step_order = list_append(if_not_exists(step_order, :empty), :step_list)")
-            values[":empty"] = {"L": []}
-            values[":step_list"] = {"L": [{"S": step}]}
-        sequence, record = self._next_sequence(operation_id, now, updates, values, {"#step": step})
-        self._put_event(operation_id, sequence, now, "step_" + status, record["target"], step=step, status=status,
-                        details=details, error=error)
-        self.acquire_lock(record["target"], operation_id)  # each event renews the lease of a live run
-        return record, True
+        return entry
 
     def finish(self, operation_id, status, error=None, details=None, check_mode=False):
         """Finish the operation and release its target's lock. Returns (record, changed)."""

@@ -238,6 +238,27 @@ class TargetLock(AuditTables):
             )
         return lock, taken_over
 
+    def renew_lock(self, target, operation_id):
+        """Extend the lease of a lock `operation_id` holds, in one conditional write. A lock it no longer holds
+        (released by force, or taken over) goes the way acquire_lock goes: taken again if free, else LockHeldError."""
+        now = self.clock()
+        now_epoch = int(now.timestamp())
+        try:
+            self._call(
+                "update_item",
+                TableName=self.state_table,
+                Key={"operation_id": {"S": LOCK_KEY_PREFIX + target}},
+                UpdateExpression="SET renewed_at = :now, lease_expires_at = :lease, expires_at = :expires",
+                ConditionExpression="holder_operation_id = :me",
+                ExpressionAttributeValues={":me": {"S": operation_id}, ":now": {"S": iso(now)},
+                                           ":lease": {"N": str(now_epoch + self.lease_seconds)},
+                                           ":expires": {"N": str(now_epoch + self.lease_seconds + _SECONDS_PER_DAY)}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            self.acquire_lock(target, operation_id)
+
     def release_lock(self, target, operation_id, force=False, check_mode=False):
         """Release the lock if `operation_id` holds it (or anyone does, with force). Returns True if released."""
         current = self.get_lock(target)

@@ -24,6 +24,8 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users impo
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import check_unique
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import parse_users_secret
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.db_users import validate_role_name
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import PROTECTED_KEY
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import is_protected
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_problem
@@ -34,6 +36,7 @@ SECURITY_GROUP_MISSING = ("InvalidGroup.NotFound", "InvalidGroupId.Malformed", "
 KMS_KEY_MISSING = ("NotFoundException", "NotFound", "InvalidArnException", "ValidationException")
 SECRET_MISSING = ("ResourceNotFoundException",)
 TOPIC_MISSING = ("NotFound", "NotFoundException", "InvalidParameter")
+CLUSTER_MISSING = ("DBClusterNotFoundFault",)
 # What each service answers when the credentials may not make the call.
 DENIED = ("AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation")
 ENGINE = "aurora-postgresql"
@@ -192,6 +195,24 @@ class ReferenceCheck:
             return
         self.facts["sns_topic"] = {"arn": arn, "kms_master_key_id": found.get("Attributes", {}).get("KmsMasterKeyId")}
 
+    def target_cluster(self, identifier):
+        """The cluster a restore will replace, as it is now: absent, or there and not protected from this pipeline."""
+        if not identifier:
+            return
+        found = self._describe("rds", "describe_db_clusters", CLUSTER_MISSING, "target_cluster_identifier %r" % identifier,
+                               DBClusterIdentifier=identifier)
+        clusters = (found or {}).get("DBClusters", [])
+        cluster = clusters[0] if clusters else None
+        self.facts["target_cluster"] = {
+            "identifier": identifier,
+            "exists": cluster is not None,
+            "status": cluster["Status"] if cluster else "absent",
+            "protected": bool(cluster) and is_protected(cluster.get("TagList")),
+        }
+        if self.facts["target_cluster"]["protected"]:
+            self.problems.append("target_cluster_identifier %r carries the tag %s: this pipeline never replaces it"
+                                 % (identifier, PROTECTED_KEY))
+
     def engine(self, snapshot_version, requested_version=None):
         """The version a restore will run: the snapshot's, or one of its upgrade targets (DescribeDBEngineVersions)."""
         if not snapshot_version:
@@ -250,7 +271,8 @@ class ReferenceCheck:
 
 def check_references(client_for, region, db_subnet_group_name=None, vpc_security_group_ids=None, db_cluster_parameter_group_name=None,
                      db_parameter_group_name=None, kms_key_id=None, engine_version=None, secret_ids=None, snapshot_engine_version=None,
-                     instance_class=None, serverless_v2_scaling=None, sns_topic_arn=None, master_user_secret_kms_key_id=None):
+                     instance_class=None, serverless_v2_scaling=None, sns_topic_arn=None, master_user_secret_kms_key_id=None,
+                     target_cluster_identifier=None):
     """(facts, problems) for the references a restore will use in `region`.
 
     With `snapshot_engine_version`, the version the restore will run (`engine_version`, else the snapshot's) must be
@@ -272,6 +294,7 @@ def check_references(client_for, region, db_subnet_group_name=None, vpc_security
               "the RDS-managed master secret")
     check.secrets(secret_ids)
     check.run(check.topic, sns_topic_arn)
+    check.run(check.target_cluster, target_cluster_identifier)
     return check.facts, check.problems
 
 

@@ -101,6 +101,11 @@ options:
     type: str
     choices: [auto, nested, flat, combined]
     default: auto
+  target_cluster_identifier:
+    description:
+      - The cluster the restore will replace. Described as it is now (absent is fine); one carrying the tag
+        C(dbops:aurora_restore:protected) is a problem, as the pipeline never replaces it.
+    type: str
 notes:
   - An info module; it changes nothing and supports check mode. Missing resources are reported in RV(problems), not
     as a failure, so a play decides what to do with them.
@@ -194,6 +199,11 @@ references:
       returned: when sns_topic_arn is given and found
       type: dict
       sample: {"arn": "arn:aws:sns:us-west-2:210987654321:aurora-restore-notifications", "kms_master_key_id": "alias/aurora-restore"}
+    target_cluster:
+      description: The cluster the restore will replace, as it is now.
+      returned: when target_cluster_identifier is given and may be described
+      type: dict
+      sample: {"identifier": "dev-app", "exists": true, "status": "available", "protected": false}
     secrets:
       description: The secrets found (metadata only).
       returned: when secret_ids is given
@@ -241,6 +251,7 @@ def main():
             master_secret_id=dict(type="str", no_log=False),
             users_secret_id=dict(type="str", no_log=False),
             users_secret_layout=dict(type="str", choices=["auto", "nested", "flat", "combined"], default="auto"),
+            target_cluster_identifier=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -262,7 +273,8 @@ def main():
             engine_version=params["engine_version"], secret_ids=[item for item in params["secret_ids"] if item],
             snapshot_engine_version=params["snapshot_engine_version"], instance_class=params["instance_class"],
             serverless_v2_scaling=params["serverless_v2_scaling"], sns_topic_arn=params["sns_topic_arn"],
-            master_user_secret_kms_key_id=params["master_user_secret_kms_key_id"])
+            master_user_secret_kms_key_id=params["master_user_secret_kms_key_id"],
+            target_cluster_identifier=params["target_cluster_identifier"])
         # A secret also named in secret_ids that is missing or being deleted has its problem already: read only the others.
         unreadable = ({item for item in params["secret_ids"] if item}
                       - {secret["secret_id"] for secret in facts.get("secrets", []) if not secret["scheduled_for_deletion"]})

@@ -58,6 +58,11 @@ options:
     description: The step's new status. Required for I(action=step).
     type: str
     choices: [started, progress, succeeded, failed, skipped]
+  next_step:
+    description:
+      - With I(action=step) and I(step_status=succeeded) or C(skipped), also record the start of this step, the one
+        that runs next, in the same call (two events at the same moment, one write of the operation).
+    type: str
   status:
     description: The operation's final status. Required for I(action=finish).
     type: str
@@ -158,6 +163,8 @@ EXAMPLES = r"""
     step_status: succeeded
     details:
       copy_identifier: dbops-prod-2026-11-22-usw2
+    # and that restore_cluster starts now
+    next_step: restore_cluster
 
 - name: Finish the operation as failed (releases the lock, keeps the record for a resume)
   dbops.aurora_restore.restore_audit:

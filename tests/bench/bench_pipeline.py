@@ -19,6 +19,7 @@ minute per target.
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -42,26 +43,60 @@ def durations(scale):
                 snapshot_create=1.0, cluster_delete=2.0, instance_delete=2.0, rename=1.0, modify=1.0, cluster_create=2.0)
 
 
+def target_name(index):
+    return "bench-%02d" % index
+
+
 def inventory(directory, count):
     """N dev-like targets (same account and region as inventories/local's dev-app), one SNS topic, no bootstrap group."""
     group_vars = directory / "group_vars"
     group_vars.mkdir(parents=True)
     shutil.copy(REPO / "inventories" / "local" / "group_vars" / "all.yml", group_vars / "all.yml")
     shutil.copy(REPO / "inventories" / "local" / "group_vars" / "dev.yml", group_vars / "dev.yml")
-    hosts = {"all": {"children": {"dev": {"hosts": {"bench-%02d" % index: None for index in range(1, count + 1)}}}}}
+    hosts = {"all": {"children": {"dev": {"hosts": {target_name(index): None for index in range(1, count + 1)}}}}}
     (directory / "hosts.yml").write_text(json.dumps(hosts))
     return str(directory)
+
+
+# Tasks that run no module: Ansible's own actions, handled in the controller's worker.
+CONTROLLER_ACTIONS = {"ansible.builtin.include_tasks", "include_tasks", "ansible.builtin.set_fact", "set_fact",
+                      "ansible.builtin.debug", "debug", "ansible.builtin.assert", "assert", "ansible.builtin.meta",
+                      "meta", "ansible.builtin.fail", "fail", "ansible.builtin.include_role", "include_role"}
+# Modules whose action plugin runs them in the controller's worker when the connection is local (no new process).
+IN_PROCESS_ACTIONS = {"dbops.aurora_restore.restore_audit", "ansible.builtin.validate_argument_spec", "validate_argument_spec"}
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def module_runs(result, host):
+    """Per module, how many of `host`'s tasks ran it (skipped tasks and Ansible's own actions left out), from the
+    playbook's own events; the wait_in_slices task counts once, however many slices it waited."""
+    runs = {}
+    for _name, task_result in result.tasks(host):
+        items = task_result.get("results") if isinstance(task_result.get("results"), list) else [task_result]
+        for item in items:
+            action = item.get("action") or task_result.get("action")
+            if not action or action in CONTROLLER_ACTIONS or item.get("skipped"):
+                continue
+            runs[action] = runs.get(action, 0) + 1
+    return runs
 
 
 def run(emulator, workdir, count, label):
     emulator.clear_counts()
     inventory_dir = inventory(workdir / label, count)
+    cpu_before = children_cpu_seconds()
     started = time.monotonic()
     result = run_playbook(REPO / "playbooks" / "restore.yml", workdir, inventory=inventory_dir,
                           args=("--forks", str(max(count, 5))), extra_env={"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"},
                           extra_vars={"restore_poll_interval_max": 5})
     wall = time.monotonic() - started
-    return result, wall, emulator.counts()
+    # ansible-playbook and every process it waited for (workers, modules): the emulator and PostgreSQL run on.
+    cpu = children_cpu_seconds() - cpu_before
+    return result, wall, cpu, emulator.counts()
 
 
 def step_details(count):
@@ -75,14 +110,44 @@ def describe_calls(counts):
     return sum(number for action, number in counts["services"].get("rds", {}).items() if action.startswith("Describe"))
 
 
-def report(label, count, wall, counts, operations, emulated, copies_made):
+def failures(result):
+    """Each failed task's message, so a failed run says why (its figures are then not a refresh's)."""
+    found = []
+    for play in result.report.get("plays", []):
+        for task in play.get("tasks", []):
+            for host, task_result in task.get("hosts", {}).items():
+                if task_result.get("failed") and not task_result.get("ignore_errors"):
+                    found.append("%s: %s: %s" % (host, task["task"]["name"], str(task_result.get("msg", ""))[:300]))
+    return found or [result.output[-1500:]]
+
+
+def report(label, count, result, wall, cpu, counts, operations, emulated, copies_made):
+    if result.rc != 0:
+        print("  FAILED (rc=%d): %s" % (result.rc, "\n  ".join(failures(result)[:5])))
     one_path = emulated["copy"] + emulated["restore"] + emulated["instance_create"] + emulated["password_reset"]
     print("\n== %s: %d target(s)" % (label, count))
     print("  wall time %.1f s; emulated durations on one target's path %.1f s; ratio %.2f" % (wall, one_path, wall / one_path))
+    print("  controller CPU (ansible-playbook's process tree): %.1f s, %.1f s per target" % (cpu, cpu / count))
+    host = operations[0]["target"]["S"] if operations else target_name(1)
+    runs = module_runs(result, host)
+    in_process = sum(number for module, number in runs.items() if module in IN_PROCESS_ACTIONS)
+    tasks = result.tasks(host)
+    print("  tasks for %s: %d, of which %d skipped (each task costs the controller a worker fork and templating)"
+          % (host, len(tasks), sum(1 for _name, task_result in tasks if task_result.get("skipped"))))
+    print("  module runs for %s: %d (%d of them in the controller's worker, no new process; %d processes): %s"
+          % (host, sum(runs.values()), in_process, sum(runs.values()) - in_process,
+             ", ".join("%s=%d" % (module.split(".")[-1], number) for module, number in sorted(runs.items()))))
     # Upper bound of how late a finished wait was noticed: the step's recorded duration (Ansible and API time
     # included) minus the emulated duration of what it waited for.
     waits = {"copy_snapshot": emulated["copy"],
              "restore_cluster": emulated["restore"] + emulated["instance_create"] + emulated["password_reset"]}
+    if operations:
+        steps = operations[0]["steps"]["M"]
+        recorded = sum(float(entry["M"]["duration_seconds"]["N"]) for entry in steps.values())
+        in_order = sorted(steps.items(), key=lambda item: item[1]["M"]["started_at"]["S"])
+        timeline = ", ".join("%s %.1f s" % (name, float(entry["M"]["duration_seconds"]["N"])) for name, entry in in_order)
+        print("  steps of %s: %s; outside the steps (credentials, start, finish, notify) %.1f s"
+              % (operations[0]["target"]["S"], timeline, wall - recorded))
     for operation in operations[:3]:
         steps = operation["steps"]["M"]
         line = []
@@ -98,7 +163,9 @@ def report(label, count, wall, counts, operations, emulated, copies_made):
     top = sorted(((number, "%s:%s" % (service, action)) for service, actions in counts["services"].items()
                   for action, number in actions.items()), reverse=True)[:12]
     print("  API calls (top): " + ", ".join("%s=%d" % (name, number) for number, name in top))
-    print("  total API calls: %d" % counts["total"])
+    print("  total API calls: %d, %.0f per target; without RDS Describe* (polling included there) %.0f per target;"
+          " DynamoDB %.0f per target" % (counts["total"], counts["total"] / count, (counts["total"] - describes) / count,
+                                         sum(counts["services"].get("dynamodb", {}).values()) / count))
 
 
 def main():
@@ -113,7 +180,8 @@ def main():
         with Emulator(state_dir=workdir / "emulator", profile="test") as emulator:
             os.environ.update(emulator.env)
             emulator.seed()
-            pipeline_world.build(environments=(("dev", pipeline_world.ACCOUNT_A),))
+            pipeline_world.build(environments=(("dev", pipeline_world.ACCOUNT_A),),
+                                 target_clusters=[target_name(index) for index in range(1, arguments.targets + 1)])
             emulator.set_durations(**emulated)
             rds = boto3.client("rds", region_name="us-west-2")
 
@@ -121,18 +189,18 @@ def main():
                 return len([s for s in rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
                             if s["DBClusterSnapshotIdentifier"].startswith("dbops-")])
 
-            result, wall, counts = run(emulator, workdir, 1, "one")
+            result, wall, cpu, counts = run(emulator, workdir, 1, "one")
             print("one target: rc=%d" % result.rc)
-            report("one target", 1, wall, counts, step_details(1), emulated, copies())
+            report("one target", 1, result, wall, cpu, counts, step_details(1), emulated, copies())
             if arguments.targets <= 1:
                 return
             # A fresh snapshot so the N targets need a new copy, which exactly one of them must make.
             boto3.client("rds", region_name="us-east-1").create_db_cluster_snapshot(DBClusterIdentifier="production", DBClusterSnapshotIdentifier="bench-fresh")
             time.sleep(3)
             before = copies()
-            result, wall_n, counts = run(emulator, workdir, arguments.targets, "many")
+            result, wall_n, cpu_n, counts = run(emulator, workdir, arguments.targets, "many")
             print("%d targets: rc=%d" % (arguments.targets, result.rc))
-            report("%d targets in parallel" % arguments.targets, arguments.targets, wall_n, counts, step_details(arguments.targets), emulated,
+            report("%d targets in parallel" % arguments.targets, arguments.targets, result, wall_n, cpu_n, counts, step_details(arguments.targets), emulated,
                    copies() - before)
             print("\n  %d targets / one target wall time: %.2f" % (arguments.targets, wall_n / wall))
     finally:

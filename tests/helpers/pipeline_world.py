@@ -56,12 +56,15 @@ OPERATOR_POLICY_VARIABLES = {
 }
 
 
-def create_operator_role(account):
-    """The account's operator role as bootstrap.yml makes it for inventories/local (once per account)."""
+def create_operator_role(account, target_clusters=()):
+    """The account's operator role as bootstrap.yml makes it for inventories/local (once per account), granted the
+    inventory's target clusters plus `target_clusters` (ids in the target region)."""
     iam = session(account).client("iam")
     if any(role["RoleName"] == operator_role.ROLE_NAME for role in iam.list_roles()["Roles"]):
         return operator_role.operator_role_arn(account)
     variables = dict(OPERATOR_POLICY_VARIABLES[account])
+    variables["bootstrap_iam_target_clusters"] = variables["bootstrap_iam_target_clusters"] + [
+        {"cluster_id": cluster, "region": TARGET_REGION} for cluster in target_clusters]
     environment = variables.pop("environment")
     trusted = variables.pop("trusted", None)
     secrets = ["aurora-restore/%s/master-credentials" % environment, "aurora-restore/%s/app-credentials" % environment]
@@ -69,11 +72,12 @@ def create_operator_role(account):
                                               **variables)
 
 
-def build(environments=(("dev", ACCOUNT_A), ("staging", ACCOUNT_B))):
-    """Make the world; returns {environment: {"account", "queue_url", "topic_arn"}}."""
+def build(environments=(("dev", ACCOUNT_A), ("staging", ACCOUNT_B)), target_clusters=()):
+    """Make the world; returns {environment: {"account", "queue_url", "topic_arn"}}. `target_clusters`: more
+    clusters account A's operator may replace (a benchmark's generated targets)."""
     world = {}
     # Account A's operator is the source side of every restore (select, share): it exists whatever is built.
-    create_operator_role(ACCOUNT_A)
+    create_operator_role(ACCOUNT_A, target_clusters)
     for environment, account in environments:
         create_operator_role(account)
         aws = session(account)

@@ -170,3 +170,21 @@ def test_what_the_credentials_may_not_read_is_a_problem_not_a_crash(network, tmp
     assert [problem.split(":")[0] for problem in result["problems"]] == [
         "kms_key_id 'alias/aurora-restore' in region us-east-1", "secret 'aurora-restore/dev/master-credentials' in region us-east-1"]
     assert all("the credentials may not read it, or it does not exist (AccessDeniedException" in problem for problem in result["problems"])
+
+
+def test_the_target_cluster_absent_there_or_protected(aws_env, tmp_path):
+    rds = boto3.client("rds", region_name=REGION)
+    absent = check(tmp_path, target_cluster_identifier="dev-app")
+    assert absent["problems"] == []
+    assert absent["references"]["target_cluster"] == {"identifier": "dev-app", "exists": False, "status": "absent", "protected": False}
+    rds.create_db_cluster(DBClusterIdentifier="dev-app", Engine="aurora-postgresql", MasterUsername="postgres",
+                          MasterUserPassword="Not-Shown-123")
+    there = check(tmp_path, target_cluster_identifier="dev-app")
+    assert there["problems"] == [] and there["references"]["target_cluster"]["exists"] is True
+    assert there["references"]["target_cluster"]["protected"] is False
+    arn = rds.describe_db_clusters(DBClusterIdentifier="dev-app")["DBClusters"][0]["DBClusterArn"]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "dbops:aurora_restore:protected", "Value": "true"}])
+    protected = check(tmp_path, target_cluster_identifier="dev-app")
+    assert protected["problems"] == ["target_cluster_identifier 'dev-app' carries the tag dbops:aurora_restore:protected: "
+                                     "this pipeline never replaces it"]
+    assert protected["references"]["target_cluster"]["protected"] is True

@@ -110,6 +110,8 @@ def test_restore_job_templates_and_survey():
     notifications = {template["name"] for template in by_module("notification_template")}
     for template in restores:
         assert template["ask_limit_on_launch"] is True and template["survey_enabled"] is True
+        # One job per environment unless awx_restore_job_slice_count (or the environment's job_slice_count) says more.
+        assert template["job_slice_count"] == 1 and "instance_groups" not in template
         assert set(template["credentials"]) <= credentials
         assert set(template["notification_templates_error"]) | set(template["notification_templates_success"]) <= notifications
         questions = {question["variable"]: question for question in template["survey_spec"]["spec"]}

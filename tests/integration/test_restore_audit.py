@@ -86,6 +86,44 @@ def test_recording_the_same_step_status_twice_is_not_a_change(tables, tmp_path):
     assert len(raw_items(tables, AUDIT_TABLE)) == 2  # operation_started + one step event
 
 
+def test_a_success_with_next_step_records_both_events_in_one_write(tables, aws_env, tmp_path):
+    operation_id = start(tmp_path)["operation"]["operation_id"]
+    run(tmp_path, ("preflight started", dict(action="step", operation_id=operation_id, step="preflight", step_status="started")))
+    aws_env.clear_counts()
+    done = dict(action="step", operation_id=operation_id, step="preflight", step_status="succeeded", details={"n": 1},
+                next_step="select_snapshot")
+    result = run(tmp_path, ("done", done), ("again", done))
+    assert result.result("done")["changed"] is True and result.result("again")["changed"] is False
+    steps = {step["name"]: step for step in result.result("done")["operation"]["steps"]}
+    assert steps["preflight"]["status"] == "succeeded" and steps["preflight"]["details"] == {"n": 1}
+    assert steps["select_snapshot"]["status"] == "started"
+    assert steps["select_snapshot"]["started_at"] == steps["preflight"]["finished_at"]
+    assert result.result("done")["operation"]["current_step"] == "select_snapshot"
+    # The first call: one read and one write of the operation, two audit items, one lease renewal; the repeat: a read.
+    assert aws_env.counts()["services"]["dynamodb"] == {"GetItem": 2, "UpdateItem": 2, "PutItem": 2}
+    events = [(item["event"]["S"], item["step"]["S"], int(item["sequence"]["N"])) for item in raw_items(tables, AUDIT_TABLE)
+              if "step" in item and "S" in item["step"]]
+    assert sorted(events, key=lambda event: event[2])[-2:] == [("step_succeeded", "preflight", 3), ("step_started", "select_snapshot", 4)]
+    # The lease was renewed in place.
+    lock = [item for item in raw_items(tables, STATE_TABLE) if item["operation_id"]["S"].startswith("lock#")][0]
+    assert lock["holder_operation_id"]["S"] == operation_id and "renewed_at" in lock
+
+
+@pytest.mark.parametrize("as_module", [False, True], ids=["on the controller", "as the module"])
+def test_next_step_only_follows_a_success(tables, tmp_path, as_module):
+    operation_id = start(tmp_path)["operation"]["operation_id"]
+    result = run(tmp_path,
+                 ("started", dict(action="step", operation_id=operation_id, step="preflight", step_status="started", next_step="db_users")),
+                 ("itself", dict(action="step", operation_id=operation_id, step="preflight", step_status="succeeded", next_step="preflight")),
+                 ("bad name", dict(action="step", operation_id=operation_id, step="preflight", step_status="succeeded", next_step="Db Users")),
+                 as_module=as_module)
+    assert result.result("started")["msg"] == ("next_step 'db_users': only a step's success (action=step, step_status=succeeded "
+                                               "or skipped) starts the next one")
+    assert result.result("itself")["msg"] == "next_step 'preflight' is the step being finished: the next step is another one"
+    assert result.result("bad name")["msg"].startswith("invalid step name 'Db Users'")
+    assert len(raw_items(tables, AUDIT_TABLE)) == 1  # operation_started only: nothing was recorded
+
+
 def test_failed_operation_resumes_after_its_last_completed_step(tables, tmp_path):
     operation_id = start(tmp_path)["operation"]["operation_id"]
     run(tmp_path,

@@ -157,6 +157,8 @@ UNUSED_BY_DESIGN = {
     "SourceKmsKeyByAlias1 kms:GenerateDataKey*": "the same",
     "DescribeAndList rds:DescribeDBClusterSnapshotAttributes": "sharing, when this account is the source of another's restore",
     "SnapshotCopyAndShare rds:ModifyDBClusterSnapshotAttribute": "the same (account B is never a source here)",
+    "DescribeAndList rds:ListTagsForResource": "the tags amazon.aws's rds_cluster_info and rds_snapshot_info read: a clone's "
+                                               "source cluster, a resume's re-checks (preflight reads the target's TagList)",
 }
 
 
