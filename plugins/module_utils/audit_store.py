@@ -147,6 +147,10 @@ class AuditStore(TargetLock):
         """
         now = self.clock()
         existing = self.get_operation(operation_id) if operation_id else None
+        if operation_id and not existing:
+            # A typo of a resume must not start a new operation under the typo.
+            raise AuditStoreError("operation %r does not exist in table %r: operation_id resumes an earlier operation of %r "
+                                  "(leave it empty to start a new one)" % (operation_id, self.state_table, target))
         if existing and existing.get("target") != target:
             raise AuditStoreError(
                 "operation %r belongs to target %r, not %r" % (operation_id, existing.get("target"), target)

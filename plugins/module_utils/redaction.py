@@ -50,13 +50,29 @@ def embedded_secrets(text):
     return [value for value in found if value]
 
 
+def could_be_secret(item):
+    """Whether a value under a secret-looking key may be the secret: text or a whole number (YAML reads a numeric
+    password as one). A float or a boolean is a measure or a flag (timings.master_password: 12.5), never a secret."""
+    return isinstance(item, (str, int)) and not isinstance(item, bool) and item != ""
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [str(value)] if could_be_secret(value) else []
+
+
 def secret_values(value):
     """Every secret value in `value` (under a secret-looking key, or embedded in text), for no_log masking."""
     found = []
     if isinstance(value, dict):
         for key, item in value.items():
-            if is_secret_key(key) and isinstance(item, (str, int)) and item not in ("", None):
+            if is_secret_key(key) and could_be_secret(item):
                 found.append(str(item))
+            elif is_secret_key(key) and isinstance(item, (dict, list, tuple)):
+                found.extend(_leaves(item))  # masked whole by redact(): every text or whole number in it
             else:
                 found.extend(secret_values(item))
     elif isinstance(value, (list, tuple)):
@@ -75,7 +91,8 @@ def redact(value, path="", found=None):
         cleaned = {}
         for key, item in value.items():
             item_path = "%s.%s" % (path, key) if path else str(key)
-            if is_secret_key(key) and item not in (None, ""):
+            # A nested value under a secret-looking key is masked whole; a float or a boolean is kept (could_be_secret).
+            if is_secret_key(key) and (could_be_secret(item) or isinstance(item, (dict, list, tuple))):
                 cleaned[key] = REDACTED
                 found.append(item_path)
             else:

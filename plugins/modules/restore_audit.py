@@ -44,8 +44,9 @@ options:
     type: str
   operation_id:
     description:
-      - The operation. With I(action=start), resume this operation if it exists and is unfinished, or start a new
-        operation with this id if it does not exist; a new id is generated when omitted.
+      - The operation. With I(action=start), resume this operation (it must exist, be the target's and be unfinished;
+        an id that does not exist is refused, so a typo of a resume never starts a new operation); a new operation with
+        a generated id is started when omitted.
       - Required for I(action=step), I(action=finish), I(action=get), I(action=release_lock).
     type: str
   environment:

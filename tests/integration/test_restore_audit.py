@@ -292,7 +292,8 @@ def test_secrets_in_details_never_reach_the_tables_or_output(tables, tmp_path, a
     result = run(tmp_path, as_module=as_module, *(
                  ("redacted", dict(action="step", operation_id=operation_id, step="db_users", step_status="succeeded",
                                    details={"master_password": secret, "users": [{"name": "app", "password": secret}],
-                                            "master_secret_id": "aurora-restore/dev/master"})),
+                                            "master_secret_id": "aurora-restore/dev/master",
+                                            "timings": {"master_password": 4.25}})),
                  ("refused", dict(action="step", operation_id=operation_id, step="reset_password", step_status="succeeded",
                                   details={"api_token": secret}, on_secret="fail"))))
     redacted = result.result("redacted")
@@ -302,6 +303,7 @@ def test_secrets_in_details_never_reach_the_tables_or_output(tables, tmp_path, a
     stored = json.dumps(raw_items(tables, AUDIT_TABLE)) + json.dumps(raw_items(tables, STATE_TABLE))
     assert secret not in stored and secret not in result.output
     assert "aurora-restore/dev/master" in stored, "references to secrets are kept"
+    assert '"master_password": {"N": "4.25"}' in stored, "a duration under a password-like key is a number, kept"
     assert "reset_password" not in stored, "a refused call writes nothing"
 
 

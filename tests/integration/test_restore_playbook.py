@@ -296,6 +296,18 @@ def test_a_concurrent_run_on_the_same_target_is_refused_with_nothing_touched(wor
     assert pipeline_world.notifications(world, "dev") == []
 
 
+def test_a_resume_of_an_operation_that_does_not_exist_is_refused_with_nothing_touched(world, tmp_path):
+    run = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_operation_id": "dev-app-20261202T010000Z-typo"})
+    assert run.rc != 0
+    assert ("operation 'dev-app-20261202T010000Z-typo' does not exist in table 'aurora-restore-state': operation_id resumes "
+            "an earlier operation of 'dev-app' (leave it empty to start a new one)") in run.output
+    assert clusters() == [] and copies() == []
+    assert operations(pipeline_world.ACCOUNT_A) == []
+    locks = [item for item in pipeline_world.session(pipeline_world.ACCOUNT_A).client("dynamodb", region_name=TARGET_REGION)
+             .scan(TableName="aurora-restore-state")["Items"] if item["item_type"]["S"] == "lock"]
+    assert locks == []
+
+
 def test_check_mode_changes_nothing(world, tmp_path):
     run = restore(tmp_path, check=True)
     assert run.rc == 0, run.output[-3000:]

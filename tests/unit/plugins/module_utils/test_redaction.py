@@ -46,3 +46,18 @@ def test_secret_values_are_collected_for_masking():
 
     value = {"details": {"password": "p1", "nested": [{"token": "t1"}], "note": "dsn postgresql://u:p2@h/db"}, "error": "password=p3 x"}
     assert sorted(secret_values(value)) == ["p1", "p2", "p3", "t1"]
+
+
+def test_a_measure_under_a_secret_looking_key_is_kept_and_a_secret_is_not():
+    """timings.master_password is how long the master password reset took (aurora_cluster_restore's RETURN): a number
+    of seconds stays; text or a whole number (a numeric password, as YAML reads it) under the same key is masked."""
+    from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import secret_values
+
+    details = {"timings": {"master_password": 12.5, "restore": 300.25}, "master_password_reset": True,
+               "users": [{"password": "Pw-1"}, {"password": 123456}], "token": {"value": "t"}}
+    found = []
+    cleaned = redact(details, found=found)
+    assert cleaned == {"timings": {"master_password": 12.5, "restore": 300.25}, "master_password_reset": True,
+                       "users": [{"password": REDACTED}, {"password": REDACTED}], "token": REDACTED}
+    assert sorted(found) == ["token", "users[0].password", "users[1].password"]
+    assert sorted(secret_values(details)) == ["123456", "Pw-1", "t"]
