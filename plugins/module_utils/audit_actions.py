@@ -44,6 +44,7 @@ def argument_spec():
         limit=dict(type="int", default=10),
         list_status=dict(type="str", choices=["RUNNING", "SUCCEEDED", "FAILED"]),
         force=dict(type="bool", default=False),
+        create=dict(type="bool", default=False),
         state_table=dict(type="str", default="aurora-restore-state"),
         audit_table=dict(type="str", default="aurora-restore-audit"),
         retention_days=dict(type="int", default=90),
@@ -98,7 +99,8 @@ def perform(params, check_mode, dynamodb):
         # Once per operation: later events find the tables by the operation's own items (a missing table is
         # still named), and a DescribeTable per event cost the pipeline ~28 calls a run.
         store.check_tables()
-        record, outcome, lock, taken_over = store.start(params["target"], params["operation_id"], params["environment"], details, check_mode)
+        record, outcome, lock, taken_over = store.start(params["target"], params["operation_id"], params["environment"], details,
+                                                        check_mode, create=params["create"])
         result.update(changed=outcome != "already_succeeded", outcome=outcome)
         if lock:
             result["lock"] = {key: lock[key] for key in ("holder_operation_id", "acquired_at", "lease_expires_at")}

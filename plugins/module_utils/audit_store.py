@@ -5,8 +5,8 @@
 """DynamoDB state, audit trail and per-target lock for restore operations.
 
 Tables have the original pipeline design's shape:
-- state table, hash key `operation_id` (S): one item per operation, plus one lock item per target
-  whose key is `lock#<target>` (so no second table or index is needed);
+- state table, hash key `operation_id` (S): one item per operation, plus a lock item for each target a run
+  holds, whose key is `lock#<target>` and which release deletes (no second table or index is needed);
 - audit table, hash key `operation_id` (S), range key `timestamp` (S): one item per event. The range
   key is `<UTC ISO-8601 with microseconds>#<sequence>`, the sequence coming from an atomic counter on
   the operation item, so events written in the same microsecond still sort in the order they happened.
@@ -139,7 +139,7 @@ class AuditStore(TargetLock):
                    ConditionExpression="attribute_not_exists(#ts)", ExpressionAttributeNames={"#ts": "timestamp"})
         return item
 
-    def start(self, target, operation_id=None, environment=None, details=None, check_mode=False):
+    def start(self, target, operation_id=None, environment=None, details=None, check_mode=False, create=False):
         """Start a new operation or resume an unfinished one, under the target's lock.
 
         Returns (record, outcome, lock, taken_over): outcome is `started`, `resumed` or `already_succeeded`
@@ -147,10 +147,11 @@ class AuditStore(TargetLock):
         """
         now = self.clock()
         existing = self.get_operation(operation_id) if operation_id else None
-        if operation_id and not existing:
+        if operation_id and not existing and not create:
             # A typo of a resume must not start a new operation under the typo.
             raise AuditStoreError("operation %r does not exist in table %r: operation_id resumes an earlier operation of %r "
-                                  "(leave it empty to start a new one)" % (operation_id, self.state_table, target))
+                                  "(leave it empty to start a new one, or set create to start one with this id)"
+                                  % (operation_id, self.state_table, target))
         if existing and existing.get("target") != target:
             raise AuditStoreError(
                 "operation %r belongs to target %r, not %r" % (operation_id, existing.get("target"), target)

@@ -45,8 +45,8 @@ options:
   operation_id:
     description:
       - The operation. With I(action=start), resume this operation (it must exist, be the target's and be unfinished;
-        an id that does not exist is refused, so a typo of a resume never starts a new operation); a new operation with
-        a generated id is started when omitted.
+        an id that does not exist is refused, so a typo of a resume never starts a new operation, unless I(create));
+        a new operation with a generated id is started when omitted.
       - Required for I(action=step), I(action=finish), I(action=get), I(action=release_lock).
     type: str
   environment:
@@ -98,6 +98,12 @@ options:
     description:
       - With I(action=release_lock), release the target's lock whoever holds it (an operator clearing a stuck lock).
       - Without it, only the holder I(operation_id) releases the lock.
+    type: bool
+    default: false
+  create:
+    description:
+      - With I(action=start) and an I(operation_id) that no operation has yet, start a new operation with that id
+        (a chosen id, such as one per night, that a rerun resumes) instead of refusing it.
     type: bool
     default: false
   state_table:

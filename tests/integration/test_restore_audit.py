@@ -124,6 +124,17 @@ def test_next_step_only_follows_a_success(tables, tmp_path, as_module):
     assert len(raw_items(tables, AUDIT_TABLE)) == 1  # operation_started only: nothing was recorded
 
 
+def test_an_unknown_operation_id_is_refused_unless_create(tables, tmp_path):
+    refused = start(tmp_path, operation_id="nightly-2026-12-02")
+    assert refused["failed"] and refused["msg"].startswith("operation 'nightly-2026-12-02' does not exist in table")
+    assert raw_items(tables, STATE_TABLE) == []
+    created = start(tmp_path, operation_id="nightly-2026-12-02", create=True)
+    assert created["outcome"] == "started" and created["operation"]["operation_id"] == "nightly-2026-12-02"
+    run(tmp_path, ("done", dict(action="finish", operation_id="nightly-2026-12-02", status="SUCCEEDED")))
+    again = start(tmp_path, operation_id="nightly-2026-12-02", create=True)
+    assert again["outcome"] == "already_succeeded" and again["changed"] is False
+
+
 def test_failed_operation_resumes_after_its_last_completed_step(tables, tmp_path):
     operation_id = start(tmp_path)["operation"]["operation_id"]
     run(tmp_path,

@@ -300,7 +300,8 @@ def test_a_resume_of_an_operation_that_does_not_exist_is_refused_with_nothing_to
     run = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_operation_id": "dev-app-20261202T010000Z-typo"})
     assert run.rc != 0
     assert ("operation 'dev-app-20261202T010000Z-typo' does not exist in table 'aurora-restore-state': operation_id resumes "
-            "an earlier operation of 'dev-app' (leave it empty to start a new one)") in run.output
+            "an earlier operation of 'dev-app' (leave it empty to start a new one, or set create to start one with this id)"
+            ) in run.output
     assert clusters() == [] and copies() == []
     assert operations(pipeline_world.ACCOUNT_A) == []
     locks = [item for item in pipeline_world.session(pipeline_world.ACCOUNT_A).client("dynamodb", region_name=TARGET_REGION)
