@@ -298,14 +298,17 @@ def check_references(client_for, region, db_subnet_group_name=None, vpc_security
     return check.facts, check.problems
 
 
-def check_secret_contents(read_secret, master_secret_id=None, users_secret_id=None, users_secret_layout="auto"):
-    """Problems with what the secrets hold: a usable Aurora master password; users that parse in the layout, with
-    valid, distinct names. `read_secret(id)` returns (decoded value, version id) and keeps the values out of output."""
+def check_secret_contents(read_secret, master_secret_id=None, users_secret_id=None, users_secret_layout="auto",
+                          master_username=None):
+    """Problems with what the secrets hold: a usable Aurora master password, and the master user the restore keeps
+    (`master_username`, the source's) when the secret names one; users that parse in the layout, with valid, distinct
+    names. `read_secret(id)` returns (decoded value, version id) and keeps the values out of output."""
     problems = []
     if master_secret_id:
         try:
             value, dummy = read_secret(master_secret_id)
-            problem = master_password_problem(master_password_of(value, master_secret_id), master_secret_id)
+            problem = (master_password_problem(master_password_of(value, master_secret_id), master_secret_id)
+                       or master_username_problem(value, master_secret_id, master_username))
             if problem:
                 problems.append(problem)
         except SecretError as error:
@@ -319,3 +322,13 @@ def check_secret_contents(read_secret, master_secret_id=None, users_secret_id=No
         except (SecretError, LayoutError) as error:
             problems.append(str(error))
     return problems
+
+
+def master_username_problem(value, secret_id, master_username):
+    """A restored cluster keeps the snapshot's (or the cloned cluster's) master user and only its password is reset,
+    so a master secret naming another user cannot log in after the restore: the problem, or None."""
+    username = value.get("username", value.get("master_username"))
+    if not master_username or not isinstance(username, str) or username == master_username:
+        return None
+    return ("master_secret_id %r names user %r but the source's master user is %r, which a restore keeps (only its "
+            "password is reset): set the secret's username to %r" % (secret_id, username, master_username, master_username))

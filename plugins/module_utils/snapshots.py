@@ -115,6 +115,7 @@ def describe(snapshot, now, account_id=None, why=None):
         "kms_key_id": snapshot.get("KmsKeyId"),
         "engine": snapshot.get("Engine"),
         "engine_version": snapshot.get("EngineVersion"),
+        "master_username": snapshot.get("MasterUsername"),
         "tags": markers.tags_dict(snapshot.get("TagList")),
     }
     if why:

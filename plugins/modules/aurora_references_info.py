@@ -91,6 +91,12 @@ options:
       - A master secret to read and check. It must hold a C(password) (or C(master_password)) that Aurora accepts as a
         master password. The value never appears in the result.
     type: str
+  master_username:
+    description:
+      - The source's master user (the snapshot's or the cloned cluster's C(MasterUsername)), which a restored cluster
+        keeps. When I(master_secret_id) names another user (C(username) or C(master_username)), that is a problem, as
+        the pipeline resets only the password, so the secret's user could not log in.
+    type: str
   users_secret_id:
     description:
       - A users secret to read and check. It must parse in I(users_secret_layout) (the layouts of
@@ -249,6 +255,7 @@ def main():
             sns_topic_arn=dict(type="str"),
             secret_ids=dict(type="list", elements="str", default=[], no_log=False),  # names of secrets, not their values
             master_secret_id=dict(type="str", no_log=False),
+            master_username=dict(type="str"),
             users_secret_id=dict(type="str", no_log=False),
             users_secret_layout=dict(type="str", choices=["auto", "nested", "flat", "combined"], default="auto"),
             target_cluster_identifier=dict(type="str"),
@@ -281,7 +288,7 @@ def main():
         problems += check_secret_contents(
             read_secret, master_secret_id=params["master_secret_id"] if params["master_secret_id"] not in unreadable else None,
             users_secret_id=params["users_secret_id"] if params["users_secret_id"] not in unreadable else None,
-            users_secret_layout=params["users_secret_layout"])
+            users_secret_layout=params["users_secret_layout"], master_username=params["master_username"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg="could not describe the restore's references in region %s" % module.region)
     module.exit_json(changed=False, problems=problems, references=facts)

@@ -255,6 +255,12 @@ source_snapshot:
     kms_key_id:
       description: Its KMS key.
       type: str
+    engine_version:
+      description: Its engine version.
+      type: str
+    master_username:
+      description: Its master user, which a cluster restored from it keeps.
+      type: str
     selected_because:
       description: Why it was chosen.
       type: str

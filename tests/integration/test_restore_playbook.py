@@ -1,6 +1,7 @@
 """playbooks/restore.yml end to end: real ansible-playbook runs of inventories/local against the emulator,
 with a real PostgreSQL behind every cluster."""
 import json
+import shutil
 import time
 
 import boto3
@@ -276,6 +277,81 @@ def test_preflight_names_every_bad_reference_before_any_copy(world, tmp_path):
     assert run.rc != 0
     assert "dev-app: restore_master_secret_id is empty, so the restored cluster would keep the source's master password" in run.output
     assert clusters() == [] and copies() == []
+
+
+def emulator_state():
+    """What a refused run must leave as it was: clusters, snapshots, state and audit items of both accounts."""
+    state = {}
+    for account in (pipeline_world.ACCOUNT_A, pipeline_world.ACCOUNT_B):
+        for region in ("us-east-1", TARGET_REGION):
+            client = pipeline_world.session(account).client("rds", region_name=region)
+            state[account, region, "clusters"] = sorted(
+                (cluster["DBClusterIdentifier"], cluster["Status"]) for cluster in client.describe_db_clusters()["DBClusters"])
+            state[account, region, "snapshots"] = sorted(
+                snapshot["DBClusterSnapshotIdentifier"] for snapshot in client.describe_db_cluster_snapshots()["DBClusterSnapshots"])
+        dynamodb = pipeline_world.session(account).client("dynamodb", region_name=TARGET_REGION)
+        for table in ("aurora-restore-state", "aurora-restore-audit"):
+            state[account, table] = dynamodb.scan(TableName=table, Select="COUNT")["Count"]
+    return state
+
+
+BAD_INPUTS = {
+    "bad-database": ({"restore_database": ""}, "restore_database '' is not a PostgreSQL database name (1 to 63 bytes)"),
+    "bad-ssl-mode": ({"restore_ssl_mode": "verfy-full"}, "restore_ssl_mode"),
+    "bad-ca-file": ({"restore_ssl_mode": "verify-full", "restore_ssl_ca_cert": "/no/such/rds-ca.pem"},
+                    "restore_ssl_ca_cert '/no/such/rds-ca.pem' is not a file on the controller"),
+    "bad-verify": ({"restore_ssl_mode": "verify-full"}, "restore_ssl_mode verify-full verifies the server's certificate, so it needs restore_ssl_ca_cert"),
+    "bad-smoke": ({"restore_smoke_checks": [{"query": "SELECT 1"}]}, "restore_smoke_checks"),
+    "bad-smoke-expect": ({"restore_smoke_checks": [{"name": "rows", "query": "SELECT 1", "expect_rows": True, "expect_value": 1}]},
+                         "restore_smoke_checks item 'rows': set expect_rows or expect_value, not both"),
+    "bad-sql-item": ({"restore_post_restore_sql": ["UPDATE customers SET email = 'x'", ""]}, "restore_post_restore_sql item 1 is empty"),
+    "bad-keep": ({"restore_archive_keep_newest": -1}, "restore_archive_keep_newest is -1: it must be 0 or more"),
+    "bad-namespace": ({"restore_metric_namespace": "AWS/RDS"}, "restore_metric_namespace 'AWS/RDS' is reserved"),
+    "bad-age": ({"restore_snapshot_max_age_hours": -5}, "restore_snapshot_max_age_hours is -5: it must be 0 (no limit) or more"),
+    "bad-masking-skipped": ({"restore_master_secret_id": "", "restore_keep_source_master_password": True},
+                            "restore_post_restore_sql is set but no master secret reaches the restored cluster"),
+}
+
+
+def test_every_late_steps_bad_input_is_refused_before_any_aws_call(world, tmp_path):
+    """Inputs of db_users, archive and finish used to fail only after the copy and the restore (with replace: after
+    the target was deleted). One run, one target per bad input: each fails before the lock, in one line naming it."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(REPO_ROOT / "inventories" / "local" / "group_vars", inventory / "group_vars")
+    (inventory / "hosts.yml").write_text(json.dumps({"all": {"children": {"dev": {"hosts": {
+        name: changes for name, (changes, _line) in BAD_INPUTS.items()}}}}}))
+    before = emulator_state()
+    run = run_playbook(PLAYBOOK, tmp_path, inventory=str(inventory), extra_env={"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"})
+    assert run.rc != 0
+    for name, (_changes, line) in BAD_INPUTS.items():
+        ran = [task.split(" : ", 1)[-1] for task, _result in run.tasks(name)]
+        # Nothing but the argument spec and tasks/inputs.yml: no credentials, no lock, no AWS call.
+        assert run.stats(name)["failures"] == 1 and all(
+            task.startswith(("Validating arguments", "Inputs")) for task in ran), (name, ran)
+        [(task, result)] = [(task, result) for task, result in run.tasks(name) if result.get("failed")]
+        # The argument spec's failures come under Ansible's own header line.
+        message = result["msg"].replace("Validation of arguments failed:\n", "").strip()
+        assert line in message and "\n" not in message, (name, task, result["msg"])
+    assert emulator_state() == before
+
+
+def test_a_master_secret_naming_another_user_than_the_snapshots_is_refused_in_preflight(world, tmp_path):
+    """A restore keeps the snapshot's master user and resets only its password: a secret naming another user would
+    pass the restore and fail db_users hours later. Preflight compares them (the snapshot's is `postgres`)."""
+    pipeline_world.put_secret(pipeline_world.ACCOUNT_A, "aurora-restore/dev/master-credentials",
+                              {"username": "admin", "password": "dev-Master;Pw#1"})
+    before = emulator_state()
+    run = restore(tmp_path, "--limit", "dev-app")
+    assert run.rc != 0
+    assert ("dev-app: master_secret_id 'aurora-restore/dev/master-credentials' names user 'admin' but the source's "
+            "master user is 'postgres', which a restore keeps (only its password is reset): set the secret's username "
+            "to 'postgres'") in run.output
+    [operation] = operations(pipeline_world.ACCOUNT_A)
+    assert operation["status"]["S"] == "FAILED" and operation["error"]["S"].startswith("preflight failed: ")
+    after = emulator_state()
+    # Preflight ran under the lock, so the operation's record and audit events are there; nothing else changed.
+    assert {key: value for key, value in after.items() if "aurora-restore" not in key[-1]} == {
+        key: value for key, value in before.items() if "aurora-restore" not in key[-1]}
 
 
 def test_a_concurrent_run_on_the_same_target_is_refused_with_nothing_touched(world, tmp_path):
