@@ -22,6 +22,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils import arns
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import statuses
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import CERTIFICATE_KEY
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import OPERATION_ID_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import PROTECTED_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import READY_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import RETIRED_FROM_KEY
@@ -93,6 +94,7 @@ class RestoreContext:
     source_type: str = "snapshot"
     restore_to_time: Optional[str] = None  # point_in_time only; None: the latest restorable time
     refresh_certificate: bool = True  # stop and start a renamed cluster so its certificate names its new endpoint
+    force: bool = False  # restore again though the target was restored from this snapshot (is_current)
 
     @classmethod
     def of(cls, value):
@@ -138,6 +140,14 @@ def restored_from(cluster, snapshot_arn, target):
     """True when `cluster` is one this collection restored from `snapshot_arn` for `target`."""
     tags = cluster_tags(cluster)
     return is_ours(cluster.get("TagList")) and tags.get(SOURCE_SNAPSHOT_KEY) == snapshot_arn and tags.get(TARGET_KEY, target) == target
+
+
+def is_current(cluster, ctx):
+    """True when `cluster` needs no new restore: restored from ctx's snapshot for its target and, with `force`, made
+    ready by this very operation (a new operation restores again; a resume of it carries on)."""
+    if not restored_from(cluster, ctx.snapshot["DBClusterSnapshotArn"], ctx.target):
+        return False
+    return not ctx.force or (ctx.operation_id is not None and cluster_tags(cluster).get(OPERATION_ID_KEY) == ctx.operation_id)
 
 
 def is_ready(cluster):
@@ -313,7 +323,6 @@ def plan(ctx, state, taken_instance_ids):
     """
     ctx = RestoreContext.of(ctx)
     target, temp, retired = ctx.target, ctx.temp_id, ctx.retired_id
-    snapshot_arn = ctx.snapshot["DBClusterSnapshotArn"]
     final = ctx.final_snapshot_identifier
     taken = set(taken_instance_ids)
     t_entry, p_entry, r_entry = state.get(target), state.get(temp), state.get(retired)
@@ -323,7 +332,7 @@ def plan(ctx, state, taken_instance_ids):
         if t_entry and t_entry["cluster"].get("Status") == "deleting":
             steps.append(_step("wait_cluster_gone", "delete_target", target))
             t_entry = None
-        elif t_entry and not restored_from(t_entry["cluster"], snapshot_arn, target):
+        elif t_entry and not is_current(t_entry["cluster"], ctx):
             steps += _delete_tree(t_entry, ctx, "delete_target", final, verb="replace")
             # Their names are free again once the old cluster is gone: a replaced target keeps <target>-1...
             for db in t_entry["instances"]:
@@ -340,7 +349,7 @@ def plan(ctx, state, taken_instance_ids):
         raise GuardRefused("refusing to swap: temporary identifier %r is taken by a cluster this module did not create for %r; "
                            "rename or delete it, or choose another temporary_identifier_suffix" % (temp, target))
 
-    if t_entry and restored_from(t_entry["cluster"], snapshot_arn, target):
+    if t_entry and is_current(t_entry["cluster"], ctx):
         # The swap's renames are done (or the target was restored in place): finish it and clean up.
         if r_entry:
             guard(r_entry, ctx, "delete")
@@ -357,7 +366,7 @@ def plan(ctx, state, taken_instance_ids):
         guard(t_entry, ctx, "swap")
     if r_entry:
         guard(r_entry, ctx, "delete")
-    if p_entry and not restored_from(p_entry["cluster"], snapshot_arn, target):
+    if p_entry and not is_current(p_entry["cluster"], ctx):
         # Our own temporary cluster from an earlier run with another snapshot: start over.
         steps += _delete_tree(p_entry, ctx, "restore", None, guarded=False)
         p_entry = None

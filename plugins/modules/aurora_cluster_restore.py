@@ -314,6 +314,14 @@ options:
   operation_id:
     description: The restore operation (see M(dbops.aurora_restore.restore_audit)); recorded in the marker tags.
     type: str
+  force:
+    description:
+      - Restore again even when the target was already restored from this snapshot (for example to reset a dev
+        database that was written to since). The target then counts as current only when I(operation_id) made it
+        ready, so a resume of the same operation carries on where it stopped instead of restoring a third time.
+      - Every guard still applies (protection tag, deletion protection, final snapshot, swap's identifiers).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -427,6 +435,13 @@ writer_instance:
   description: The writer instance of the target.
   returned: when the target exists
   type: str
+cluster_create_time:
+  description:
+    - When AWS created the cluster now serving (UTC, ISO-8601). Later than the operation's start when this operation
+      restored it; earlier when the target was already current and nothing was restored.
+  returned: when the target exists
+  type: str
+  sample: "2026-12-03T02:14:07.000000Z"
 master_user_secret_arn:
   description:
     - ARN of the secret in which RDS manages the master password (I(master_password_mode=managed)); null when RDS
@@ -525,6 +540,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import arns
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import iso
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import naming
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import account_refusal
@@ -538,6 +554,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api impor
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import observe_state
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import paginate
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_api import snapshot_exists
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import utc
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.references import check_references
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import RestoreContext
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_sources import SOURCE_TYPES
@@ -552,7 +569,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restore_engine_version
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restore_options
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restore_storage_type
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import restored_from
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import is_current
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import validate_identifier
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import writer_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_runner import Runner
@@ -625,6 +642,7 @@ def argument_spec():
         wait_deadline=dict(type="float"),
         wait_started=dict(type="float"),
         operation_id=dict(type="str"),
+        force=dict(type="bool", default=False),
     )
 
 
@@ -877,6 +895,7 @@ def target_facts(client, target):
         "instances": [db["DBInstanceIdentifier"] for db in live_instances(entry)],
         "writer_instance": writer_of(entry),
         "master_user_secret_arn": (cluster.get("MasterUserSecret") or {}).get("SecretArn"),
+        "cluster_create_time": iso(utc(cluster["ClusterCreateTime"])) if cluster.get("ClusterCreateTime") else None,
     }
 
 
@@ -921,7 +940,7 @@ def run(module):
         operation_id=params["operation_id"], restore_options=restore_options(params),
         cutover=params["cutover"] or params["strategy"] != "swap",
         refresh_certificate=params["refresh_certificate_after_rename"],
-        source_type=params["source_type"], restore_to_time=params["restore_to_time"],
+        source_type=params["source_type"], restore_to_time=params["restore_to_time"], force=params["force"],
     ))
     state = observe_state(client, [target, temp, retired] if params["strategy"] == "swap" else [target])
     steps = plan(ctx, state, taken_instance_ids(client, target))
@@ -967,7 +986,7 @@ def run(module):
 def awaits_cutover(ctx, state, steps):
     """True when a swap stops before its renames (cutover=false, the target not yet the restored cluster)."""
     target = state.get(ctx.target)
-    if ctx.cutover or (target and restored_from(target["cluster"], ctx.snapshot["DBClusterSnapshotArn"], ctx.target)):
+    if ctx.cutover or (target and is_current(target["cluster"], ctx)):
         return False
     return not any(step["action"] == "rename" for step in steps)
 

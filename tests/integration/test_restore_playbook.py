@@ -191,18 +191,24 @@ def test_a_failure_at_each_step_then_resumes_to_success(world, aws_env, tmp_path
         ({"restore_wait_timeout": 2}, "copy_snapshot"),
         ({"restore_master_secret_id": "aurora-restore/dev/missing"}, "restore_cluster"),
         ({"restore_users_secret_id": "aurora-restore/dev/broken"}, "db_users"),
-        ({"restore_archive_keep_newest": -1}, "archive"),
+        # An older copy of the pipeline's to prune, and an operator that may not delete it (bad inputs of archive are
+        # refused before the lock now, so the failure comes from AWS: AccessDenied, not retried).
+        ({"restore_archive_keep_newest": 0}, "archive"),
     ]
     for index, (bad_vars, failing_step) in enumerate(failures):
         if failing_step == "restore_cluster":
             aws_env.set_durations(copy=0.5)
+        if failing_step == "archive":
+            deny_pruning_of_an_older_copy()
         run = restore(tmp_path, "--limit", "dev-app", extra_vars=dict(bad_vars, restore_operation_id=operation_id))
+        if failing_step == "archive":
+            iam().delete_role_policy(RoleName=operator_role.ROLE_NAME, PolicyName="deny-snapshot-deletion")
         assert run.rc != 0, failing_step
         record = operations(pipeline_world.ACCOUNT_A)
         assert len(record) == 1 and record[0]["status"]["S"] == "FAILED", failing_step
         assert record[0]["error"]["S"].startswith(failing_step + " failed:"), record[0]["error"]["S"]
         assert int(record[0]["attempt"]["N"]) == index + 2
-    final = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_operation_id": operation_id})
+    final = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_operation_id": operation_id, "restore_archive_keep_newest": 0})
     assert final.rc == 0, final.output[-3000:]
     [operation] = operations(pipeline_world.ACCOUNT_A)
     assert operation["status"]["S"] == "SUCCEEDED" and int(operation["attempt"]["N"]) == 6
@@ -214,6 +220,62 @@ def test_a_failure_at_each_step_then_resumes_to_success(world, aws_env, tmp_path
     events = boto3.client("dynamodb", region_name=TARGET_REGION).query(
         TableName=AUDIT_TABLE, KeyConditionExpression="operation_id = :id", ExpressionAttributeValues={":id": {"S": operation_id}})["Items"]
     assert len([event for event in events if event["event"]["S"] == "operation_resumed"]) == 5
+    reruns_say_what_they_did(world, tmp_path, operation_id)
+
+
+def master_sql(statement):
+    cluster = rds().describe_db_clusters(DBClusterIdentifier="dev-app")["DBClusters"][0]
+    with psycopg2.connect(host=cluster["Endpoint"], port=cluster["Port"], dbname="appdb", user="postgres",
+                          password="dev-Master;Pw#1", connect_timeout=10) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else None
+
+
+def reruns_say_what_they_did(world, tmp_path, succeeded_id):
+    """A resume of the succeeded operation changes nothing and says so; a rerun finds the target current and says
+    'already current, nothing restored' (the data written since stays); restore_force restores it again."""
+    again = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_operation_id": succeeded_id})
+    assert again.rc == 0 and again.stats("dev-app")["changed"] == 0, again.stats("dev-app")
+    assert "dev-app: operation %s already SUCCEEDED (finished 20" % succeeded_id in again.output
+    assert pipeline_world.notifications(world, "dev") == []
+
+    master_sql("CREATE TABLE written_since_the_refresh (id int)")
+    rerun = restore(tmp_path, "--limit", "dev-app")
+    assert rerun.rc == 0, rerun.output[-3000:]
+    [message] = pipeline_world.notifications(world, "dev")
+    summary = json.loads(message["Message"])
+    assert summary["status"] == "SUCCEEDED" and summary["restored"] is False
+    assert summary["outcome"] == "already current, nothing restored"
+    assert message["Subject"] == "Aurora restore SUCCEEDED (already current, nothing restored): dev/dev-app"
+    assert "dev-app SUCCEEDED (already current, nothing restored) in" in rerun.output
+    assert master_sql("SELECT to_regclass('written_since_the_refresh') IS NOT NULL") == [(True,)]
+
+    forced = restore(tmp_path, "--limit", "dev-app", extra_vars={"restore_force": True})
+    assert forced.rc == 0, forced.output[-3000:]
+    [message] = pipeline_world.notifications(world, "dev")
+    summary = json.loads(message["Message"])
+    assert summary["outcome"] == "restored" and summary["restored"] is True
+    assert message["Subject"] == "Aurora restore SUCCEEDED: dev/dev-app"
+    assert master_sql("SELECT to_regclass('written_since_the_refresh') IS NOT NULL") == [(False,)]
+    assert clusters() == ["dev-app"]
+
+
+def iam(account=pipeline_world.ACCOUNT_A):
+    return pipeline_world.session(account).client("iam")
+
+
+def deny_pruning_of_an_older_copy():
+    """A snapshot of dev-app carrying the pipeline's copy markers (so archive wants to prune it), and a Deny of
+    rds:DeleteDBClusterSnapshot on the operator role."""
+    marker = [{"Key": "dbops:aurora_restore:created-by", "Value": "dbops.aurora_restore"},
+              {"Key": "dbops:aurora_restore:source-cluster", "Value": "production"}]
+    rds().create_db_cluster_snapshot(DBClusterIdentifier="dev-app", DBClusterSnapshotIdentifier="dbops-older-copy", Tags=marker)
+    wait_for(lambda: rds().describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="dbops-older-copy")
+             ["DBClusterSnapshots"][0]["Status"] == "available")
+    iam().put_role_policy(RoleName=operator_role.ROLE_NAME, PolicyName="deny-snapshot-deletion", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "rds:DeleteDBClusterSnapshot", "Resource": "*"}]}))
 
 
 def test_a_resume_rechecks_the_copy_and_the_cluster_and_redoes_what_is_gone(world, tmp_path):

@@ -4,6 +4,7 @@ import pytest
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import rds_cluster as rc
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import CREATED_BY_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import CREATED_BY_VALUE
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import OPERATION_ID_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import SOURCE_SNAPSHOT_KEY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.markers import TARGET_KEY
 
@@ -141,6 +142,20 @@ def test_replace_existing_target_readers_then_writer_with_final_snapshot():
 
 def test_replace_done_is_empty_plan():
     assert rc.plan(ctx(), {"staging": entry("staging", tags=ours())}, set()) == []
+
+
+def test_force_restores_a_current_target_again_but_a_resume_of_the_same_operation_carries_on():
+    # Restored from this snapshot by an earlier operation: force replaces it (a dev database reset to the snapshot).
+    earlier = {"staging": entry("staging", tags=ours(**{OPERATION_ID_KEY: "op-0"}))}
+    steps = rc.plan(ctx(force=True), earlier, set())
+    assert [s["action"] for s in steps][:3] == ["delete_instances", "delete_cluster", "restore_cluster"]
+    assert rc.plan(ctx(), earlier, set()) == []  # without force it is current
+    # Made ready by this operation (op-1): a resume after a timeout has nothing left to do.
+    assert rc.plan(ctx(force=True), {"staging": entry("staging", tags=ours(**{OPERATION_ID_KEY: "op-1"}))}, set()) == []
+    # A swap with force: the current target is swapped out for a new restore, behind the temporary name.
+    swap = rc.plan(ctx(force=True, strategy="swap", cutover=False),
+                   dict(earlier, **{"staging-restoring": None, "staging-retired": None}), set())
+    assert actions(swap)[0] == ("restore_cluster", "staging-restoring")
 
 
 def test_new_secret_version_resets_password_again():
