@@ -13,6 +13,8 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dbops/aurora_restore
 SANITY_ROOT ?= $(or $(TMPDIR),/tmp)/dbops-aurora-restore-sanity-$(shell id -u)-$(shell echo "$(CURDIR)" | md5sum | cut -c1-8)
 PYTEST_WORKERS ?= 2
 # Integration tests mostly wait (emulated AWS durations, subprocesses): more workers than cores pays off.
+# --dist worksteal: a worker that runs out takes queued tests from a busy one, so no worker is left alone at the
+# end with the long pipeline tests (tests/conftest.py starts those first).
 INTEGRATION_WORKERS ?= 4
 
 export PATH := $(BIN):$(PATH)
@@ -64,7 +66,7 @@ units: setup
 
 integration: setup
 	@mkdir -p $(SUMMARY)
-	pytest -p no:cacheprovider -n $(INTEGRATION_WORKERS) --durations=15 tests/localaws tests/integration 2>&1 | tee $(OUT)/integration.log
+	pytest -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist worksteal --durations=15 tests/localaws tests/integration 2>&1 | tee $(OUT)/integration.log
 	@tail -n 1 $(OUT)/integration.log | sed 's/^=* */integration: /; s/ *=*$$//' > $(SUMMARY)/integration.txt
 
 # Molecule scenarios (molecule/<role>): driver `default`, unmanaged, against the emulator each scenario starts.
