@@ -23,7 +23,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tools/localaws
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup postgres sanity lint units integration molecule test demo bench bench-large build ee-context local-up local-down local-status clean
+.PHONY: help setup shell postgres sanity lint units integration molecule test demo bench bench-large build ee-context local-up local-down local-status clean
 
 help:
 	@echo "make test          every check (sanity, lint, units, integration) on a fresh clone"
@@ -34,6 +34,7 @@ help:
 	@echo "make build         the collection tarball (ansible-galaxy collection build)"
 	@echo "make ee-context    the execution environment's build context (ansible-builder create) in tests/output/ee"
 	@echo "make local-up|local-down|local-status   the local AWS emulator"
+	@echo "make shell         a shell with the checkout's venv and paths (what 'source tools/env.sh' gives)"
 
 setup: $(VENV)/.installed $(COLLECTION_LINK) postgres
 
@@ -48,6 +49,11 @@ $(COLLECTION_LINK):
 
 postgres:
 	@bash tools/ensure_postgres.sh
+
+# An interactive shell set up as tools/env.sh sets one up (your ~/.bashrc first, then the checkout's paths).
+shell: setup
+	@bash --rcfile <(printf '%s\n' 'test -f ~/.bashrc && . ~/.bashrc' '. "$(CURDIR)/tools/env.sh"' \
+	  'PS1="(aurora_restore) $${PS1:-\\$$ }"') -i
 
 sanity: setup
 	@mkdir -p $(SUMMARY)
