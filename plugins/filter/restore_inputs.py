@@ -7,6 +7,7 @@ the first AWS call so that a typo in a late step's input fails in one line inste
 
 from __future__ import annotations
 
+import datetime
 import os
 
 from ansible.errors import AnsibleFilterError
@@ -20,7 +21,7 @@ VERIFYING_SSL_MODES = ("verify-ca", "verify-full")
 # Only these are read: the role passes its variables by these names, so a message names what the user sets.
 INPUTS = ("restore_snapshot_max_age_hours", "restore_archive_keep_newest", "restore_metric_namespace", "restore_database",
           "restore_ssl_mode", "restore_ssl_ca_cert", "restore_post_restore_sql", "restore_smoke_checks",
-          "restore_master_secret_id", "restore_master_password_mode")
+          "restore_master_secret_id", "restore_master_password_mode", "restore_source_restore_time")
 
 
 def restore_input_problems(inputs, environ=None):
@@ -34,7 +35,39 @@ def restore_input_problems(inputs, environ=None):
     problems += _database(inputs["restore_database"])
     problems += _tls(inputs["restore_ssl_mode"], inputs["restore_ssl_ca_cert"], environ)
     problems += _sql(inputs)
+    if inputs["restore_source_restore_time"] and utc_time(inputs["restore_source_restore_time"]) is None:
+        problems.append("restore_source_restore_time %r is not an ISO-8601 time with a time zone (for example "
+                        "2026-12-01T23:00:00Z)" % inputs["restore_source_restore_time"])
     return problems
+
+
+def utc_time(value):
+    """An ISO-8601 time with a time zone (AWS's RestoreToTime), in UTC; None when it is not one."""
+    if isinstance(value, datetime.datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return moment.astimezone(datetime.timezone.utc) if moment.tzinfo else None
+
+
+def restore_time_window_problem(restore_time, cluster):
+    """'' when `restore_time` is within the source cluster's restorable window (DescribeDBClusters'
+    EarliestRestorableTime to LatestRestorableTime, snake_case as amazon.aws.rds_cluster_info returns them), else one
+    line naming both; AWS refuses such a RestoreToTime (InvalidRestoreFault)."""
+    moment = utc_time(restore_time)
+    if moment is None:
+        raise AnsibleFilterError("restore_time_window_problem: %r is not an ISO-8601 time with a time zone" % (restore_time,))
+    if not isinstance(cluster, dict):
+        raise AnsibleFilterError("restore_time_window_problem expects the source cluster as rds_cluster_info returns it")
+    earliest, latest = (utc_time(cluster.get(key) or "") for key in ("earliest_restorable_time", "latest_restorable_time"))
+    if (earliest and moment < earliest) or (latest and moment > latest):
+        return ("restore_source_restore_time %s is outside the restorable window of %s, %s to %s"
+                % (restore_time, cluster.get("db_cluster_identifier", "the source cluster"),
+                   earliest.isoformat() if earliest else "?", latest.isoformat() if latest else "?"))
+    return ""
 
 
 def _numbers(inputs):
@@ -94,4 +127,4 @@ def _sql(inputs):
 
 class FilterModule:
     def filters(self):
-        return {"restore_input_problems": restore_input_problems}
+        return {"restore_input_problems": restore_input_problems, "restore_time_window_problem": restore_time_window_problem}

@@ -229,3 +229,23 @@ def test_aurora_cluster_share_refuses_bad_inputs_in_one_line_and_shares_nothing(
         "required": "state is shared but all of the following are missing: principal_account_id",
     }
     assert env.client("ram").get_resource_shares(resourceOwner="SELF")["resourceShares"] == []
+
+
+def test_a_sixteenth_clone_of_a_source_is_refused_by_the_module_and_by_aws(env, tmp_path):
+    """15 clones of production exist: the module refuses another before any change, in one line; AWS (the emulator)
+    refuses it too (DBClusterQuotaExceededFault), and point_in_time, a full copy, is not limited so."""
+    for number in range(15):
+        env.rds.restore_db_cluster_to_point_in_time(DBClusterIdentifier="clone-%02d" % number, SourceDBClusterIdentifier="production",
+                                                    RestoreType="copy-on-write", UseLatestRestorableTime=True)
+    before = dict(mutations(env), deletes=env.counts()["services"]["rds"].get("DeleteDBCluster", 0))
+    result = run(tmp_path, from_cluster("clone"), ignore_errors=True).result("restore0")
+    assert result.get("failed") is True
+    assert result["msg"] == ("source_cluster_identifier 'production' has 15 clones, AWS's limit of 15: delete one, or use "
+                             "source_type=point_in_time (a full copy)")
+    assert dict(mutations(env), deletes=env.counts()["services"]["rds"].get("DeleteDBCluster", 0)) == before
+    assert cluster(env, TARGET)["DBClusterMembers"][0]["DBInstanceIdentifier"] == "staging-old-1"
+    with pytest.raises(env.rds.exceptions.ClientError, match="DBClusterQuotaExceededFault"):
+        env.rds.restore_db_cluster_to_point_in_time(DBClusterIdentifier="clone-15", SourceDBClusterIdentifier="production",
+                                                    RestoreType="copy-on-write", UseLatestRestorableTime=True)
+    full = run(tmp_path, from_cluster("point_in_time"))
+    assert full.rc == 0, full.output

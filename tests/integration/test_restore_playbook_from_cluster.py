@@ -1,6 +1,12 @@
 """playbooks/restore.yml with restore_source_method clone / auto: a same-region, same-account target refreshed from a
 cluster (no snapshot selected, copied or archived), through real ansible-playbook runs of inventories/local as the
 operator role, against the emulator with a real PostgreSQL behind every cluster."""
+import datetime
+import time
+
+import psycopg2
+from localaws import seed
+
 from helpers import pipeline_world
 from test_restore_playbook import app_rows
 from test_restore_playbook import operations
@@ -91,3 +97,46 @@ def test_a_clone_across_accounts_through_an_aws_ram_share(world, aws_env, tmp_pa
     assert not aws_env.counts()["services"]["ram"].get("CreateResourceShare")
     assert not aws_env.counts()["services"]["ram"].get("AcceptResourceShareInvitation")
     assert [c["DBClusterIdentifier"] for c in rds(B).describe_db_clusters()["DBClusters"]] == ["staging-app"]
+
+
+def test_a_point_in_time_restore_has_that_times_rows_and_a_time_outside_the_window_is_refused_in_preflight(world, aws_env, tmp_path):
+    """dev-app restored from prod-west as it was at T: rows written after T are absent. A time that is not ISO-8601
+    fails before the lock, one outside prod-west's restorable window in preflight: both with nothing changed."""
+    pipeline_world.make_source_in_the_target_region()
+    pipeline_world.allow_clones_of_the_source()
+    at = {"restore_source_method": "point_in_time", "restore_source_cluster": SOURCE, "restore_source_region": REGION}
+
+    aws_env.clear_counts()
+    malformed = restore(tmp_path, "--limit", "dev-app", extra_vars=dict(at, restore_source_restore_time="yesterday"))
+    assert malformed.rc != 0
+    assert ("dev-app: restore_source_restore_time 'yesterday' is not an ISO-8601 time with a time zone "
+            "(for example 2026-12-01T23:00:00Z)") in " ".join(malformed.output.split())
+    assert not aws_env.counts()["services"].get("dynamodb") and not aws_env.counts()["services"].get("rds")
+    outside = restore(tmp_path, "--limit", "dev-app", extra_vars=dict(at, restore_source_restore_time="2000-01-01T00:00:00Z"))
+    assert outside.rc != 0
+    assert "dev-app: restore_source_restore_time 2000-01-01T00:00:00Z is outside the restorable window of prod-west, " in outside.output
+    counts = aws_env.counts()["services"]["rds"]
+    assert not counts.get("RestoreDBClusterToPointInTime") and not counts.get("DeleteDBCluster") and not counts.get("CreateDBInstance")
+    failed = sorted(operations(A), key=lambda item: item["started_at"]["S"])[-1]
+    assert failed["status"]["S"] == "FAILED" and "preflight failed" in failed["error"]["S"]
+
+    aws_env.backup(SOURCE, region=REGION)
+    moment = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    time.sleep(0.05)
+    source = rds(A).describe_db_clusters(DBClusterIdentifier=SOURCE)["DBClusters"][0]
+    with psycopg2.connect(host=source["Endpoint"], port=source["Port"], dbname="appdb", user="postgres",
+                          password=seed.MASTER_PASSWORD, connect_timeout=10) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM customers")
+            rows_at_t = cursor.fetchone()[0]
+            cursor.execute("INSERT INTO customers (id, full_name, email, phone, date_of_birth, address) "
+                           "VALUES (900001, 'After T', 'after@corp.example', '555-0100', '1990-01-01', 'Main St 1')")
+    connection.close()
+    restored = restore(tmp_path, "--limit", "dev-app", extra_vars=dict(at, restore_source_restore_time=moment))
+    assert restored.rc == 0, restored.output[-3000:]
+    latest = sorted(operations(A), key=lambda item: item["started_at"]["S"])[-1]
+    assert latest["status"]["S"] == "SUCCEEDED" and latest["details"]["M"]["method"]["S"] == "point_in_time"
+    assert [entry["S"] for entry in latest["step_order"]["L"]] == ["preflight", "restore_cluster", "db_users", "archive"]
+    count, masked = app_rows(A, "dev-app", world["dev"]["users"]["application_user"])
+    assert count == rows_at_t and masked == count
+    assert "dev-app: a point-in-time of prod-west holds no snapshot copy to archive" in " ".join(restored.output.split())

@@ -3,11 +3,12 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dbops.aurora_restore.plugins.filter.restore_inputs import restore_input_problems
+from ansible_collections.dbops.aurora_restore.plugins.filter.restore_inputs import restore_time_window_problem
 
 GOOD = dict(restore_snapshot_max_age_hours=0, restore_archive_keep_newest=2, restore_metric_namespace="DBOps/AuroraRestore",
             restore_database="appdb", restore_ssl_mode="prefer", restore_ssl_ca_cert="", restore_post_restore_sql=[],
             restore_smoke_checks=[], restore_master_secret_id="aurora-restore/dev/master-credentials",
-            restore_master_password_mode="secret")
+            restore_master_password_mode="secret", restore_source_restore_time="")
 NO_FALLBACK = {"HOME": "/nonexistent"}
 
 
@@ -53,6 +54,9 @@ def test_good_inputs_and_their_edges_pass(tmp_path):
     (dict(restore_post_restore_sql=["SELECT 1", "  "]), "restore_post_restore_sql item 1 is empty"),
     (dict(restore_smoke_checks=[{"name": "rows", "query": "SELECT 1", "expect_rows": True, "expect_value": 1}]),
      "restore_smoke_checks item 'rows': set expect_rows or expect_value, not both"),
+    (dict(restore_source_restore_time="yesterday"),
+     "restore_source_restore_time 'yesterday' is not an ISO-8601 time with a time zone (for example 2026-12-01T23:00:00Z)"),
+    (dict(restore_source_restore_time="2026-12-01T23:00:00"), "restore_source_restore_time '2026-12-01T23:00:00' is not an ISO-8601"),
 ])
 def test_each_bad_input_gives_one_line_naming_it(changes, line):
     found = problems(**changes)
@@ -68,3 +72,28 @@ def test_several_bad_inputs_are_all_named():
 def test_a_missing_input_is_a_usage_error():
     with pytest.raises(AnsibleFilterError, match="restore_input_problems expects a dict with"):
         restore_input_problems({"restore_database": "appdb"})
+
+
+# DescribeDBClusters' window as amazon.aws.rds_cluster_info returns it (snake_case, ISO strings with an offset).
+WINDOW = {"db_cluster_identifier": "prod-west", "earliest_restorable_time": "2026-12-01T00:00:00.000000+00:00",
+          "latest_restorable_time": "2026-12-07T06:55:00.250000+00:00"}
+
+
+@pytest.mark.parametrize("moment", ["2026-12-01T00:00:00Z", "2026-12-07T06:55:00.25Z", "2026-12-07T08:55:00+02:00",
+                                    "2026-12-03T12:00:00.123456Z"])
+def test_a_time_within_the_restorable_window_passes(moment):
+    assert restore_time_window_problem(moment, WINDOW) == ""
+
+
+@pytest.mark.parametrize("moment", ["2026-11-30T23:59:59Z", "2026-12-07T06:55:01Z", "2026-12-07T07:55:01+01:00"])
+def test_a_time_outside_the_restorable_window_names_both(moment):
+    assert restore_time_window_problem(moment, WINDOW) == (
+        "restore_source_restore_time %s is outside the restorable window of prod-west, 2026-12-01T00:00:00+00:00 to "
+        "2026-12-07T06:55:00.250000+00:00" % moment)
+
+
+def test_a_window_without_a_bound_checks_the_other_and_a_bad_time_is_a_usage_error():
+    assert restore_time_window_problem("2000-01-01T00:00:00Z", {"latest_restorable_time": WINDOW["latest_restorable_time"]}) == ""
+    assert "outside" in restore_time_window_problem("2099-01-01T00:00:00Z", {"latest_restorable_time": WINDOW["latest_restorable_time"]})
+    with pytest.raises(AnsibleFilterError, match="is not an ISO-8601 time"):
+        restore_time_window_problem("soon", WINDOW)
