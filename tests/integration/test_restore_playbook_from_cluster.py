@@ -140,3 +140,9 @@ def test_a_point_in_time_restore_has_that_times_rows_and_a_time_outside_the_wind
     count, masked = app_rows(A, "dev-app", world["dev"]["users"]["application_user"])
     assert count == rows_at_t and masked == count
     assert "dev-app: a point-in-time of prod-west holds no snapshot copy to archive" in " ".join(restored.output.split())
+
+    # At the latest restorable time (no time given): the row written after T is there.
+    newest = restore(tmp_path, "--limit", "dev-app", extra_vars=at)
+    assert newest.rc == 0, newest.output[-3000:]
+    count, masked = app_rows(A, "dev-app", world["dev"]["users"]["application_user"])
+    assert count == rows_at_t + 1 and masked == count
