@@ -21,17 +21,13 @@ from __future__ import annotations
 import re
 import uuid
 
-try:
-    from botocore.exceptions import ClientError
-except ImportError:
-    pass  # Handled by AnsibleAWSModule
-
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import redact
 # pylint: disable=unused-import
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import _SECONDS_PER_DAY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import AuditStoreError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import LockHeldError  # noqa: F401
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import TargetLock
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import _from_dynamodb_value
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import _to_dynamodb_value
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import iso
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import parse_iso
@@ -43,6 +39,8 @@ FINAL_STATUSES = ("SUCCEEDED", "FAILED")
 # recorded in the audit trail and on the step, and leaves the step's status as it is.
 STEP_STATUSES = ("started", "progress", "succeeded", "failed", "skipped")
 DONE_STEP_STATUSES = ("succeeded", "skipped")
+# Reads and transactions of one change before giving up on an operation that another writer keeps changing.
+_WRITE_ATTEMPTS = 4
 
 _TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 _OPERATION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -94,34 +92,33 @@ def clean_details(details, on_secret="redact"):
 
 
 class AuditStore(TargetLock):
-    """Operations, steps and audit events (the tables and the lock: audit_tables.py)."""
+    """Operations, steps and audit events (the tables and the lock: audit_tables.py).
 
-    def _next_sequence(self, operation_id, now, extra_updates=None, extra_values=None, extra_names=None, events=1):
-        """Bump the operation's event counter by `events` (and apply `extra_updates` in the same write); returns
-        the last sequence number taken and the record as written."""
-        updates = ["event_sequence = if_not_exists(event_sequence, :zero) + :events", "updated_at = :now"] + list(extra_updates or [])
-        values = {":zero": {"N": "0"}, ":events": {"N": str(events)}, ":now": {"S": iso(now)}}
-        values.update(extra_values or {})
-        kwargs = dict(
+    Each change is one read of the operation and one transaction (TransactWriteItems) holding the operation's new
+    state, its audit events and the lock's write: all of it is recorded or none. The operation's event counter
+    is the transaction's guard, so two writers of one operation cannot number events alike; the one that lost
+    reads again and retries."""
+
+    def _operation_update(self, record, now, events, updates=(), values=None, names=None):
+        """The transaction item that takes `events` sequence numbers of the operation as read in `record` (and
+        applies `updates`), with the last number it takes."""
+        seen = int(record.get("event_sequence", 0))
+        last = seen + events
+        expression_values = {":seen": {"N": str(seen)}, ":last": {"N": str(last)}, ":now": {"S": iso(now)}}
+        expression_values.update(values or {})
+        update = dict(
             TableName=self.state_table,
-            Key={"operation_id": {"S": operation_id}},
-            UpdateExpression="SET " + ", ".join(updates),
-            ConditionExpression="attribute_exists(operation_id)",
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
+            Key={"operation_id": {"S": record["operation_id"]}},
+            UpdateExpression="SET " + ", ".join(["event_sequence = :last", "updated_at = :now"] + list(updates)),
+            ConditionExpression="event_sequence = :seen" if "event_sequence" in record else "attribute_exists(operation_id) AND attribute_not_exists(event_sequence)",
+            ExpressionAttributeValues=expression_values,
         )
-        if extra_names:
-            kwargs["ExpressionAttributeNames"] = extra_names
-        try:
-            response = self._call("update_item", **kwargs)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
-            raise
-        record = self._deserialize(response["Attributes"])
-        return int(record["event_sequence"]), record
+        if names:
+            update["ExpressionAttributeNames"] = names
+        return {"Update": update}, last
 
-    def _put_event(self, operation_id, sequence, now, event, target, step=None, status=None, details=None, error=None):
+    def _event_put(self, operation_id, sequence, now, event, target, step=None, status=None, details=None, error=None):
+        """The transaction item that writes one audit event."""
         item = {
             "operation_id": operation_id,
             "timestamp": "%s#%06d" % (iso(now), sequence),
@@ -135,9 +132,8 @@ class AuditStore(TargetLock):
             "error": error,
             "expires_at": int(now.timestamp()) + self.retention_days * _SECONDS_PER_DAY,
         }
-        self._call("put_item", TableName=self.audit_table, Item=self._serialize(item),
-                   ConditionExpression="attribute_not_exists(#ts)", ExpressionAttributeNames={"#ts": "timestamp"})
-        return item
+        return {"Put": dict(TableName=self.audit_table, Item=self._serialize(item),
+                            ConditionExpression="attribute_not_exists(#ts)", ExpressionAttributeNames={"#ts": "timestamp"})}
 
     def start(self, target, operation_id=None, environment=None, details=None, check_mode=False, create=False):
         """Start a new operation or resume an unfinished one, under the target's lock.
@@ -159,22 +155,22 @@ class AuditStore(TargetLock):
         if existing and existing.get("status") == "SUCCEEDED":
             return existing, "already_succeeded", None, None
         operation_id = operation_id or new_operation_id(target, now)
-        lock, taken_over = self.acquire_lock(target, operation_id, check_mode=check_mode)
+        lock, taken_over = self.plan_lock(target, operation_id, now)
         if check_mode:
             planned = existing or {"operation_id": operation_id, "target": target, "environment": environment,
                                    "status": "RUNNING", "steps": {}, "step_order": [], "attempt": 1}
             return planned, "resumed" if existing else "started", lock, taken_over
-        try:
-            if existing:
-                sequence, record = self._next_sequence(
-                    operation_id, now,
-                    extra_updates=["#status = :running", "attempt = attempt + :one", "last_resumed_at = :now"],
-                    extra_values={":running": {"S": "RUNNING"}, ":one": {"N": "1"}},
-                    extra_names={"#status": "status"},
-                )
-                self._put_event(operation_id, sequence, now, "operation_resumed", target, status="RUNNING",
-                                details=self._takeover_details(taken_over, details))
-                return record, "resumed", lock, taken_over
+        event_details = self._takeover_details(taken_over, details)
+        if existing:
+            update, sequence = self._operation_update(
+                existing, now, 1, ["#status = :running", "attempt = attempt + :one", "last_resumed_at = :now"],
+                {":running": {"S": "RUNNING"}, ":one": {"N": "1"}}, {"#status": "status"})
+            record = dict(existing, status="RUNNING", attempt=int(existing.get("attempt", 1)) + 1, last_resumed_at=iso(now),
+                          updated_at=iso(now), event_sequence=sequence)
+            items = [{"Put": self.lock_put(lock, now)}, update,
+                     self._event_put(operation_id, sequence, now, "operation_resumed", target, status="RUNNING", details=event_details)]
+            outcome = "resumed"
+        else:
             record = {
                 "operation_id": operation_id,
                 "item_type": "operation",
@@ -189,15 +185,20 @@ class AuditStore(TargetLock):
                 "step_order": [],
                 "details": details or None,
             }
-            self._call("put_item", TableName=self.state_table, Item=self._serialize(record),
-                       ConditionExpression="attribute_not_exists(operation_id)")
-            self._put_event(operation_id, 1, now, "operation_started", target, status="RUNNING",
-                            details=self._takeover_details(taken_over, details))
-            return record, "started", lock, taken_over
-        except Exception:
-            # Never keep a target locked by an operation that failed to start.
-            self.release_lock(target, operation_id)
-            raise
+            items = [{"Put": self.lock_put(lock, now)},
+                     {"Put": dict(TableName=self.state_table, Item=self._serialize(record),
+                                  ConditionExpression="attribute_not_exists(operation_id)")},
+                     self._event_put(operation_id, 1, now, "operation_started", target, status="RUNNING", details=event_details)]
+            outcome = "started"
+        # The lock, the operation and its first event are written together: a target is never left locked by an
+        # operation that failed to start.
+        reasons = self._transact(items)
+        if reasons is None:
+            return record, outcome, lock, taken_over
+        if reasons[0] != "None":
+            raise self.lock_refusal(target, now)
+        raise AuditStoreError("operation %r was changed by another run while this one %s it (%s): run again"
+                              % (operation_id, "resumed" if existing else "started", ", ".join(reasons)))
 
     @staticmethod
     def _takeover_details(taken_over, details):
@@ -213,26 +214,41 @@ class AuditStore(TargetLock):
 
     def record_steps(self, operation_id, events, check_mode=False):
         """Record step events, each (step, status, details, error), in order and at one moment: one read of the
-        operation, one write of it, one audit item per event and one lease renewal, whatever their number (a step's
-        success and the next step's start are two events of one call). An event that repeats what is recorded is
-        left out. Returns (record, changed)."""
-        now = self.clock()
-        record = self.get_operation(operation_id)
-        if not record:
-            raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
-        if record["status"] in FINAL_STATUSES:
-            raise AuditStoreError("operation %r already finished as %s; start a new one or resume it first" % (operation_id, record["status"]))
-        entries = []
-        steps = dict(record.get("steps", {}))
-        for step, status, details, error in events:
-            entry = self._step_entry(operation_id, record, steps.get(step, {}), step, status, details, error, now)
-            if entry is not None:
-                steps[step] = entry
-                entries.append((step, status, entry, details, error))
-        if not entries:
-            return record, False  # the same facts again: nothing new to record
-        if check_mode:
-            return record, True
+        operation and one transaction of its new state, one audit item per event and the lease's renewal, whatever
+        their number (a step's success and the next step's start are two events of one call). An event that
+        repeats what is recorded is left out. Returns (record, changed)."""
+        for _attempt in range(_WRITE_ATTEMPTS):
+            now = self.clock()
+            record = self.get_operation(operation_id)
+            if not record:
+                raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
+            if record["status"] in FINAL_STATUSES:
+                raise AuditStoreError("operation %r already finished as %s; start a new one or resume it first" % (operation_id, record["status"]))
+            entries = []
+            steps = dict(record.get("steps", {}))
+            for step, status, details, error in events:
+                entry = self._step_entry(operation_id, record, steps.get(step, {}), step, status, details, error, now)
+                if entry is not None:
+                    steps[step] = entry
+                    entries.append((step, status, entry, details, error))
+            if not entries:
+                return record, False  # the same facts again: nothing new to record
+            if check_mode:
+                return record, True
+            written, items = self._steps_written(record, entries, now)
+            items.append({"Update": self.lock_renewal(record["target"], operation_id, now)})  # each event renews the lease
+            reasons = self._transact(items)
+            if reasons is None:
+                return written, True
+            if reasons[-1] == "ConditionalCheckFailed":
+                # The lock was released by force or taken over: taken again if free, else LockHeldError.
+                self.acquire_lock(record["target"], operation_id)
+            # Otherwise another writer numbered an event since the read: read again.
+        raise AuditStoreError("operation %r kept changing while this run recorded %s: run again"
+                              % (operation_id, ", ".join("%s %s" % (step, status) for step, status, _d, _e in events)))
+
+    def _steps_written(self, record, entries, now):
+        """The operation once `entries` are recorded, and the transaction items that record them."""
         updates, values, names, new_steps = [], {}, {}, []
         for index, (step, _status, entry, _details, _error) in enumerate(entries):
             updates.append("steps.#step%d = :entry%d" % (index, index))
@@ -246,14 +262,18 @@ class AuditStore(TargetLock):
             updates.append("step_order = list_append(if_not_exists(step_order, :empty), :step_list)")
             values[":empty"] = {"L": []}
             values[":step_list"] = {"L": [{"S": step} for step in new_steps]}
-        last, record = self._next_sequence(operation_id, now, updates, values, names, events=len(entries))
+        update, last = self._operation_update(record, now, len(entries), updates, values, names)
+        steps = dict(record.get("steps", {}))
+        steps.update((step, _from_dynamodb_value(_to_dynamodb_value(entry))) for step, _status, entry, _details, _error in entries)
+        written = dict(record, steps=steps, step_order=list(record.get("step_order", [])) + new_steps,
+                       current_step=entries[-1][0], updated_at=iso(now), event_sequence=last)
+        items = [update]
         for offset, (step, status, entry, details, error) in enumerate(entries):
             if status == "progress":
                 details = entry["progress"]
-            self._put_event(operation_id, last - len(entries) + 1 + offset, now, "step_" + status, record["target"], step=step,
-                            status=status, details=details, error=error)
-        self.renew_lock(record["target"], operation_id)  # each event renews the lease of a live run
-        return record, True
+            items.append(self._event_put(record["operation_id"], last - len(entries) + 1 + offset, now, "step_" + status,
+                                         record["target"], step=step, status=status, details=details, error=error))
+        return written, items
 
     @staticmethod
     def _step_entry(operation_id, record, current, step, status, details, error, now):
@@ -281,31 +301,45 @@ class AuditStore(TargetLock):
         return entry
 
     def finish(self, operation_id, status, error=None, details=None, check_mode=False):
-        """Finish the operation and release its target's lock. Returns (record, changed)."""
-        now = self.clock()
-        record = self.get_operation(operation_id)
-        if not record:
-            raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
-        if record["status"] == status:
-            released = self.release_lock(record["target"], operation_id, check_mode=check_mode)
-            return record, released
-        if record["status"] in FINAL_STATUSES:
-            raise AuditStoreError(
-                "operation %r already finished as %s; resume it before finishing it as %s" % (operation_id, record["status"], status)
-            )
-        if check_mode:
-            return record, True
-        started = parse_iso(record["started_at"])
-        updates = ["#status = :status", "finished_at = :now", "duration_seconds = :duration"]
-        values = {":status": {"S": status}, ":duration": {"N": str(round((now - started).total_seconds(), 3))}}
-        if error:
-            updates.append("#error = :error")
-            values[":error"] = {"S": error}
-        sequence, record = self._next_sequence(operation_id, now, updates, values, {"#status": "status", "#error": "error"} if error else {"#status": "status"})
-        self._put_event(operation_id, sequence, now, "operation_" + status.lower(), record["target"], status=status,
-                        details=details, error=error)
-        self.release_lock(record["target"], operation_id)
-        return record, True
+        """Finish the operation and release its target's lock, in one transaction. Returns (record, changed)."""
+        release = True
+        for _attempt in range(_WRITE_ATTEMPTS):
+            now = self.clock()
+            record = self.get_operation(operation_id)
+            if not record:
+                raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
+            if record["status"] == status:
+                released = self.release_lock(record["target"], operation_id, check_mode=check_mode)
+                return record, released
+            if record["status"] in FINAL_STATUSES:
+                raise AuditStoreError(
+                    "operation %r already finished as %s; resume it before finishing it as %s" % (operation_id, record["status"], status)
+                )
+            if check_mode:
+                return record, True
+            duration = round((now - parse_iso(record["started_at"])).total_seconds(), 3)
+            updates = ["#status = :status", "finished_at = :now", "duration_seconds = :duration"]
+            values = {":status": {"S": status}, ":duration": {"N": str(duration)}}
+            names = {"#status": "status"}
+            if error:
+                updates.append("#error = :error")
+                values[":error"] = {"S": error}
+                names["#error"] = "error"
+            update, sequence = self._operation_update(record, now, 1, updates, values, names)
+            items = [update, self._event_put(operation_id, sequence, now, "operation_" + status.lower(), record["target"],
+                                             status=status, details=details, error=error)]
+            if release:
+                items.append({"Delete": self.lock_release(record["target"], operation_id)})
+            reasons = self._transact(items)
+            if reasons is None:
+                written = dict(record, status=status, finished_at=iso(now), duration_seconds=duration, updated_at=iso(now),
+                               event_sequence=sequence)
+                if error:
+                    written["error"] = error
+                return written, True
+            if release and reasons[-1] == "ConditionalCheckFailed":
+                release = False  # the lock is gone or someone took it over after our lease expired: it is theirs now
+        raise AuditStoreError("operation %r kept changing while this run finished it as %s: run again" % (operation_id, status))
 
 
 def summarize(record, pipeline_steps=None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import uuid
 
 try:
     from boto3.dynamodb.types import TypeDeserializer
@@ -89,11 +90,38 @@ class AuditTables:
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ResourceNotFoundException":
-                table = kwargs.get("TableName", "?")
-                raise AuditStoreError(
-                    "DynamoDB table %r does not exist in this region: create it with playbooks/bootstrap.yml or fix the table name" % table
-                )
+                raise self._missing_table(kwargs.get("TableName") or self._first_missing(kwargs.get("TransactItems") or []))
             raise
+
+    def _transact(self, items):
+        """Write `items` ({"Put"|"Update"|"Delete": {...}}) all or none, in one TransactWriteItems call. Returns None
+        once written, else the cancellation reason code of each item in order ("None" for an item that was fine).
+        The request token makes a retry of a call whose answer was lost a no-op on AWS."""
+        try:
+            self._call("transact_write_items", TransactItems=items, ClientRequestToken=str(uuid.uuid4()))
+            return None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [reason.get("Code") or "None" for reason in error.response.get("CancellationReasons") or []]
+            if "ResourceNotFoundException" in reasons:
+                raise self._missing_table(next(iter(items[reasons.index("ResourceNotFoundException")].values()))["TableName"])
+            return reasons or ["Unknown"] * len(items)
+
+    def _first_missing(self, items):
+        """The first table of a transaction that does not exist (AWS's refusal of a transaction does not name it)."""
+        for table in dict.fromkeys(next(iter(item.values())).get("TableName", "?") for item in items):
+            try:
+                self.client.describe_table(aws_retry=True, TableName=table)
+            except ClientError:
+                return table
+        return "?"
+
+    @staticmethod
+    def _missing_table(table):
+        return AuditStoreError(
+            "DynamoDB table %r does not exist in this region: create it with playbooks/bootstrap.yml or fix the table name" % table
+        )
 
     def _serialize(self, item):
         return {key: self._serializer.serialize(value) for key, value in item.items() if value is not None}
@@ -192,17 +220,13 @@ class TargetLock(AuditTables):
             lock["target"], lock["holder_operation_id"], lock["acquired_at"], iso(expires) if expires > now else "expired",
         )
 
-    def acquire_lock(self, target, operation_id, check_mode=False):
-        """Take or renew the target's lock. Returns (lock, previous holder taken over or None)."""
-        now = self.clock()
+    def plan_lock(self, target, operation_id, now):
+        """The lock item `operation_id` would write now, and the holder it takes over (expired lease) or None.
+        Raises LockHeldError when another operation's lease is still running."""
         current = self.get_lock(target)
         now_epoch = int(now.timestamp())
         if current and current["holder_operation_id"] != operation_id and int(current["lease_expires_at"]) > now_epoch:
-            raise LockHeldError(
-                self.describe_holder(current, now)
-                + "; wait for it to finish, resume it with its operation_id, or take over once the lease expires",
-                current,
-            )
+            raise self._held(current, now)
         taken_over = current if current and current["holder_operation_id"] != operation_id else None
         acquired_at = current["acquired_at"] if current and not taken_over else iso(now)
         lock = {
@@ -216,44 +240,69 @@ class TargetLock(AuditTables):
             # DynamoDB TTL removes a lock long after its lease ended (a crashed run leaves it behind).
             "expires_at": now_epoch + self.lease_seconds + _SECONDS_PER_DAY,
         }
+        return lock, taken_over
+
+    def lock_put(self, lock, now):
+        """The conditional write of a planned lock: what makes the lock safe against a concurrent run, since only one
+        conditional write can win, whatever the other process read a moment ago."""
+        return dict(
+            TableName=self.state_table,
+            Item=self._serialize(lock),
+            ConditionExpression="attribute_not_exists(operation_id) OR holder_operation_id = :me OR lease_expires_at < :now",
+            ExpressionAttributeValues={":me": {"S": lock["holder_operation_id"]}, ":now": {"N": str(int(now.timestamp()))}},
+        )
+
+    def lock_refusal(self, target, now):
+        """LockHeldError naming whoever holds the target's lock now (after a conditional write of it failed)."""
+        holder = self.get_lock(target) or {"target": target, "holder_operation_id": "?", "acquired_at": "?",
+                                           "lease_expires_at": int(now.timestamp())}
+        return self._held(holder, now)
+
+    def _held(self, holder, now):
+        return LockHeldError(
+            self.describe_holder(holder, now)
+            + "; wait for it to finish, resume it with its operation_id, or take over once the lease expires",
+            holder,
+        )
+
+    def acquire_lock(self, target, operation_id, check_mode=False):
+        """Take or renew the target's lock. Returns (lock, previous holder taken over or None)."""
+        now = self.clock()
+        lock, taken_over = self.plan_lock(target, operation_id, now)
         if check_mode:
             return lock, taken_over
         try:
-            # The condition is what makes the lock safe against a concurrent run: only one conditional
-            # write can win, whatever the other process read a moment ago.
-            self._call(
-                "put_item",
-                TableName=self.state_table,
-                Item=self._serialize(lock),
-                ConditionExpression="attribute_not_exists(operation_id) OR holder_operation_id = :me OR lease_expires_at < :now",
-                ExpressionAttributeValues={":me": {"S": operation_id}, ":now": {"N": str(now_epoch)}},
-            )
+            self._call("put_item", **self.lock_put(lock, now))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            holder = self.get_lock(target) or {"target": target, "holder_operation_id": "?", "acquired_at": "?", "lease_expires_at": now_epoch}
-            raise LockHeldError(
-                self.describe_holder(holder, now) + "; wait for it to finish, resume it with its operation_id, or take over once the lease expires",
-                holder,
-            )
+            raise self.lock_refusal(target, now)
         return lock, taken_over
+
+    def lock_renewal(self, target, operation_id, now):
+        """The conditional update that extends the lease of a lock `operation_id` holds (renew_lock, or one item of a
+        transaction)."""
+        now_epoch = int(now.timestamp())
+        return dict(
+            TableName=self.state_table,
+            Key={"operation_id": {"S": LOCK_KEY_PREFIX + target}},
+            UpdateExpression="SET renewed_at = :now, lease_expires_at = :lease, expires_at = :expires",
+            ConditionExpression="holder_operation_id = :me",
+            ExpressionAttributeValues={":me": {"S": operation_id}, ":now": {"S": iso(now)},
+                                       ":lease": {"N": str(now_epoch + self.lease_seconds)},
+                                       ":expires": {"N": str(now_epoch + self.lease_seconds + _SECONDS_PER_DAY)}},
+        )
+
+    def lock_release(self, target, operation_id):
+        """The conditional delete of the lock `operation_id` holds (one item of a transaction)."""
+        return dict(TableName=self.state_table, Key={"operation_id": {"S": LOCK_KEY_PREFIX + target}},
+                    ConditionExpression="holder_operation_id = :me", ExpressionAttributeValues={":me": {"S": operation_id}})
 
     def renew_lock(self, target, operation_id):
         """Extend the lease of a lock `operation_id` holds, in one conditional write. A lock it no longer holds
         (released by force, or taken over) goes the way acquire_lock goes: taken again if free, else LockHeldError."""
-        now = self.clock()
-        now_epoch = int(now.timestamp())
         try:
-            self._call(
-                "update_item",
-                TableName=self.state_table,
-                Key={"operation_id": {"S": LOCK_KEY_PREFIX + target}},
-                UpdateExpression="SET renewed_at = :now, lease_expires_at = :lease, expires_at = :expires",
-                ConditionExpression="holder_operation_id = :me",
-                ExpressionAttributeValues={":me": {"S": operation_id}, ":now": {"S": iso(now)},
-                                           ":lease": {"N": str(now_epoch + self.lease_seconds)},
-                                           ":expires": {"N": str(now_epoch + self.lease_seconds + _SECONDS_PER_DAY)}},
-            )
+            self._call("update_item", **self.lock_renewal(target, operation_id, self.clock()))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise

@@ -26,6 +26,7 @@ TRANSIENT_ERROR_CODES = [
     "InternalError",
     "InternalServerError",
     "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",  # DynamoDB: a transaction with the same request token is still running
 ]
 
 RETRY = AWSRetry.jittered_backoff(retries=10, delay=2, max_delay=60, catch_extra_error_codes=TRANSIENT_ERROR_CODES)

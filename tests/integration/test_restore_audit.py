@@ -99,8 +99,9 @@ def test_a_success_with_next_step_records_both_events_in_one_write(tables, aws_e
     assert steps["select_snapshot"]["status"] == "started"
     assert steps["select_snapshot"]["started_at"] == steps["preflight"]["finished_at"]
     assert result.result("done")["operation"]["current_step"] == "select_snapshot"
-    # The first call: one read and one write of the operation, two audit items, one lease renewal; the repeat: a read.
-    assert aws_env.counts()["services"]["dynamodb"] == {"GetItem": 2, "UpdateItem": 2, "PutItem": 2}
+    # The first call: one read of the operation, then one transaction (the operation, two audit items, the lease's
+    # renewal); the repeat: a read.
+    assert aws_env.counts()["services"]["dynamodb"] == {"GetItem": 2, "TransactWriteItems": 1}
     events = [(item["event"]["S"], item["step"]["S"], int(item["sequence"]["N"])) for item in raw_items(tables, AUDIT_TABLE)
               if "step" in item and "S" in item["step"]]
     assert sorted(events, key=lambda event: event[2])[-2:] == [("step_succeeded", "preflight", 3), ("step_started", "select_snapshot", 4)]
@@ -254,6 +255,50 @@ def _store_contender(barrier, results, env, rounds, index):
     results.put(won)
 
 
+def test_a_writer_that_read_before_another_wrote_reads_again_and_numbers_events_after_it(tables):
+    """Two writers of one operation: the second reads, the first records a step before the second writes. The second's
+    transaction is refused by the event counter, it reads again and records after the first, with no number taken twice."""
+    from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
+
+    plain = _RetryingClient(boto3.client("dynamodb", region_name="us-east-1"))
+    first = AuditStore(plain, STATE_TABLE, AUDIT_TABLE)
+    operation_id = first.start("dev-app")[0]["operation_id"]
+
+    class SlowWriter(_RetryingClient):
+        """A real second writer that gets in between this one's read and its first transaction."""
+        cut_in = False
+
+        def __getattr__(self, name):
+            method = super().__getattr__(name)
+            if name != "transact_write_items" or SlowWriter.cut_in:
+                return method
+            SlowWriter.cut_in = True
+
+            def after_the_other(**kwargs):
+                first.record_step(operation_id, "preflight", "started")
+                return method(**kwargs)
+            return after_the_other
+
+    second = AuditStore(SlowWriter(boto3.client("dynamodb", region_name="us-east-1")), STATE_TABLE, AUDIT_TABLE)
+    record, changed = second.record_step(operation_id, "preflight", "succeeded", details={"n": 1})
+    assert changed and record["steps"]["preflight"]["status"] == "succeeded" and record["event_sequence"] == 3
+    events = sorted((int(item["sequence"]["N"]), item["event"]["S"]) for item in raw_items(tables, AUDIT_TABLE))
+    assert events == [(1, "operation_started"), (2, "step_started"), (3, "step_succeeded")]
+    assert first.get_operation(operation_id)["steps"]["preflight"]["status"] == "succeeded"
+
+
+def test_a_missing_audit_table_is_named_when_an_event_is_written(tables):
+    from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
+    from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStoreError
+
+    client = _RetryingClient(boto3.client("dynamodb", region_name="us-east-1"))
+    operation_id = AuditStore(client, STATE_TABLE, AUDIT_TABLE).start("dev-app")[0]["operation_id"]
+    before = raw_items(tables, STATE_TABLE)
+    with pytest.raises(AuditStoreError, match="^DynamoDB table 'no-such-audit' does not exist in this region"):
+        AuditStore(client, STATE_TABLE, "no-such-audit").record_step(operation_id, "preflight", "started")
+    assert raw_items(tables, STATE_TABLE) == before
+
+
 class _RetryingClient:
     """The store calls client methods with aws_retry=True (AWSRetry's wrapper); plain boto3 does not take it."""
 
@@ -281,6 +326,9 @@ def test_an_expired_lease_is_taken_over_and_recorded(tables, tmp_path):
     assert result.result("events")["events"][0]["details"]["lock_taken_over_from"] == crashed
     woken = result.result("crashed run wakes up")
     assert woken["failed"] and "is locked by operation '%s'" % new_id in woken["msg"]
+    # Refused as a whole: the crashed run's step is neither on its operation nor in the audit trail.
+    crashed_items = [item for item in raw_items(tables, AUDIT_TABLE) if item["operation_id"]["S"] == crashed]
+    assert [item["event"]["S"] for item in crashed_items] == ["operation_started"]
 
 
 def test_release_lock_only_by_its_holder_unless_forced(tables, tmp_path):

@@ -63,6 +63,27 @@ def test_a_role_gets_what_its_policy_allows_on_the_resource_aws_names(aws_env):
     assert rds_admin.describe_db_clusters(DBClusterIdentifier="theirs")["DBClusters"]
 
 
+def test_a_dynamodb_transaction_needs_each_items_own_action_on_its_table(aws_env):
+    admin = client("dynamodb", "us-east-1")
+    for name in ("state", "audit"):
+        admin.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT_A}:table/"
+    puts_only = role_with([{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": [table + "state", table + "audit"]}])
+    dynamodb = client("dynamodb", "us-east-1", puts_only)
+    both = [{"Put": {"TableName": "state", "Item": {"id": {"S": "one"}}}},
+            {"Put": {"TableName": "audit", "Item": {"id": {"S": "one"}}}}]
+    dynamodb.transact_write_items(TransactItems=both)
+    # No permission is named after the transaction: an item that updates needs dynamodb:UpdateItem on its table.
+    message = denied("AccessDeniedException", dynamodb.transact_write_items, TransactItems=[
+        {"Put": {"TableName": "audit", "Item": {"id": {"S": "two"}}}},
+        {"Update": {"TableName": "state", "Key": {"id": {"S": "one"}}, "UpdateExpression": "SET n = :n",
+                    "ExpressionAttributeValues": {":n": {"N": "1"}}}}])
+    assert "dynamodb:UpdateItem on resource: " + table + "state" in message
+    assert "n" not in admin.get_item(TableName="state", Key={"id": {"S": "one"}})["Item"]
+    assert "Item" not in admin.get_item(TableName="audit", Key={"id": {"S": "two"}})
+
+
 def test_explicit_deny_wins_and_tag_on_create_needs_add_tags(aws_env):
     rds_admin = client("rds", "us-east-1")
     create_cluster(rds_admin, "src", writer=False)

@@ -434,10 +434,24 @@ def _topic_kms_key(request: Request, arn: str) -> str | None:
     return (getattr(topic, "kms_master_key_id", None) or None) if topic is not None else None
 
 
+# A transaction is authorised item by item, as the action each item performs (DynamoDB Developer Guide, "Using IAM
+# with DynamoDB transactions"): there is no dynamodb:TransactWriteItems permission to grant.
+_TRANSACTION_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                             "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
 def dynamodb_checks(request: Request) -> list[Check]:
     action = request.action
     if action in ("ListTables", "DescribeLimits", "DescribeEndpoints"):
         return [Check(f"dynamodb:{action}", None, {})]
+    if action in ("TransactWriteItems", "TransactGetItems"):
+        checks = []
+        for entry in request.get("TransactItems") or []:
+            for kind, operation in entry.items():
+                table = operation.get("TableName") or "*"
+                arn = table if table.startswith("arn:") else request.arn("dynamodb", f"table/{table}")
+                checks.append(Check(f"dynamodb:{_TRANSACTION_ITEM_ACTIONS.get(kind, kind)}", arn, {}))
+        return checks
     table = request.get("TableName") or request.get("ResourceArn") or "*"
     arn = table if table.startswith("arn:") else request.arn("dynamodb", f"table/{table}")
     return [Check(f"dynamodb:{action}", arn, {})]
