@@ -68,7 +68,7 @@ def apply_post_restore_sql(conn, items, marker, check_mode, redact, warn, statem
     """Run each item not yet applied for `marker`, in one transaction; (report, changed). Applied items are recorded
     in dbops_aurora_restore.applied_sql, so a rerun of the same restore skips them."""
     if not items:
-        return {"status": "none", "restore_marker": marker, "items": []}, False
+        return {"status": "none", "restore_marker": marker, "entries": []}, False
     table = sql.Identifier(MARKER_SCHEMA, MARKER_TABLE)
     cursor = conn.cursor()
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOCK_KEY,))
@@ -91,7 +91,7 @@ def apply_post_restore_sql(conn, items, marker, check_mode, redact, warn, statem
     if not todo or check_mode:
         cursor.close()
         conn.rollback()
-        return {"status": "would_apply" if todo else "skipped", "restore_marker": marker, "items": report}, bool(todo)
+        return {"status": "would_apply" if todo else "skipped", "restore_marker": marker, "entries": report}, bool(todo)
     cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(MARKER_SCHEMA)))
     cursor.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (restore_marker text NOT NULL, item text NOT NULL, sha256 text NOT NULL, "
                            "applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL DEFAULT current_user, "
@@ -106,7 +106,7 @@ def apply_post_restore_sql(conn, items, marker, check_mode, redact, warn, statem
         statements.append(f"-- post-restore SQL {name} (sha256 {digest[:12]})")
     conn.commit()
     cursor.close()
-    return {"status": "applied", "restore_marker": marker, "items": report}, True
+    return {"status": "applied", "restore_marker": marker, "entries": report}, True
 
 
 def as_text(value):

@@ -89,14 +89,16 @@ post_restore_sql:
     restore_marker:
       description: The marker.
       type: str
-    items:
-      description: Each item with C(name), C(sha256) and C(status) (C(applied), C(skipped), C(would_apply)).
+    entries:
+      description:
+        - Each SQL item with C(name), C(sha256) and C(status) (C(applied), C(skipped), C(would_apply)).
+        - Named C(items) before 0.2.0 (a return key that ansible-core 2.21 refuses, since it hides the dict method).
       type: list
       elements: dict
   sample:
     status: applied
     restore_marker: op-20250101-0100
-    items: [{name: "inline[0]", sha256: "9f2c...", status: applied}]
+    entries: [{name: "inline[0]", sha256: "9f2c...", status: applied}]
 smoke_checks:
   description: Result of each smoke check (C(name), C(passed), C(rows), C(value), C(message)); empty in check mode.
   returned: always
@@ -147,7 +149,7 @@ def run(module, credentials):
 
     statements = []
     result = {"changed": False, "statements": statements, "smoke_checks": [], "master_user": master[0],
-              "post_restore_sql": {"status": "none", "restore_marker": params["restore_marker"], "items": []}}
+              "post_restore_sql": {"status": "none", "restore_marker": params["restore_marker"], "entries": []}}
     conn = connect_as(*master)
     try:
         warn = getattr(module, "_module", module).warn

@@ -304,14 +304,16 @@ post_restore_sql:
     restore_marker:
       description: The marker.
       type: str
-    items:
-      description: Each item with C(name), C(sha256) and C(status) (C(applied), C(skipped), C(would_apply)).
+    entries:
+      description:
+        - Each SQL item with C(name), C(sha256) and C(status) (C(applied), C(skipped), C(would_apply)).
+        - Named C(items) before 0.2.0 (a return key that ansible-core 2.21 refuses, since it hides the dict method).
       type: list
       elements: dict
   sample:
     status: applied
     restore_marker: op-20250101-0100
-    items: [{name: "inline[0]", sha256: "9f2c...", status: applied}]
+    entries: [{name: "inline[0]", sha256: "9f2c...", status: applied}]
 smoke_checks:
   description: Result of each smoke check (C(name), C(passed), C(rows), C(value), C(message)); empty in check mode.
   returned: always
@@ -447,7 +449,7 @@ class DbUsers:
         users = self.load_users()
         self.conn = self.connect(*self.master)
         result = {"changed": False, "users": [], "unmanaged_users": [], "dropped": [], "statements": self.statements,
-                  "post_restore_sql": {"status": "none", "restore_marker": p["restore_marker"], "items": []}, "smoke_checks": [],
+                  "post_restore_sql": {"status": "none", "restore_marker": p["restore_marker"], "entries": []}, "smoke_checks": [],
                   "master_user": self.master[0], "server_version": self.conn.server_version}
         committed = None  # what is already committed when a later step fails: (changed, statements)
         try:

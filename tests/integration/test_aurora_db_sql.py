@@ -43,6 +43,7 @@ def test_masking_once_per_marker_then_smoke_checks_as_a_managed_user(cluster, tm
     again = cluster.run(tmp_path, tasks=[sql])
     assert again.rc == 0 and again.result("sql")["changed"] is False
     assert again.result("sql")["post_restore_sql"]["status"] == "skipped"
+    assert [(entry["name"], entry["status"]) for entry in again.result("sql")["post_restore_sql"]["entries"]] == [("inline[0]", "skipped")]
     assert cluster.admin("SELECT visits FROM customers ORDER BY id") == [(1,), (1,)]
 
 

@@ -268,3 +268,19 @@ def test_the_key_policy_takes_the_partition_of_the_credentials(aws_env, tmp_path
     aws_principals = [statement["Principal"]["AWS"] for statement in policy["Statement"] if "AWS" in statement["Principal"]]
     principals = [p for value in aws_principals for p in ([value] if isinstance(value, str) else value)]
     assert principals and all(p.startswith("arn:aws-cn:iam::") for p in principals), principals
+
+
+def test_the_alarm_without_its_topic_is_refused_by_the_roles_argument_spec(aws_env, tmp_path):
+    """bootstrap_alarm_topic_arn is required and has no default: left out, the role stops before any AWS call."""
+    from helpers.ansible_run import LOCAL_PLAY_HEADER
+
+    play = LOCAL_PLAY_HEADER + """    - name: alarm
+      ansible.builtin.include_role:
+        name: dbops.aurora_restore.bootstrap_alarm
+      vars:
+        bootstrap_alarm_environments: [dev]
+"""
+    result = run_playbook(play, tmp_path)
+    assert result.rc != 0
+    assert "missing required arguments: bootstrap_alarm_topic_arn" in result.output, result.output[-3000:]
+    assert boto3.client("cloudwatch", region_name="us-east-1").describe_alarms()["MetricAlarms"] == []

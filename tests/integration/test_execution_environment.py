@@ -38,7 +38,7 @@ def context(tmp_path_factory):
 def test_definition_is_v3():
     definition = yaml.safe_load((REPO_ROOT / "execution-environment.yml").read_text())
     assert definition["version"] == 3
-    assert definition["dependencies"]["python"] == "requirements.txt"
+    assert definition["dependencies"]["python"] == "meta/ee-python-requirements.txt"
     galaxy = yaml.safe_load((REPO_ROOT / definition["dependencies"]["galaxy"]).read_text())
     names = {collection["name"] for collection in galaxy["collections"]}
     assert names == set(yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text())["dependencies"])
@@ -54,9 +54,9 @@ def test_build_context(context):
                      r"/tmp/dbops/dbops-aurora_restore-\*\.tar\.gz", containerfile), containerfile
 
     build = context / "_build"
-    # Python dependencies: the control node's pins, verbatim.
-    assert (build / "requirements.txt").read_text() == (REPO_ROOT / "requirements.txt").read_text()
-    assert "ansible==12.3.0" in (build / "requirements.txt").read_text()
+    # Python dependencies: the versions the tests pin, verbatim.
+    assert (build / "requirements.txt").read_text() == (REPO_ROOT / "meta" / "ee-python-requirements.txt").read_text()
+    assert "boto3==1.44.5" in (build / "requirements.txt").read_text()
     assert (build / "requirements.yml").read_text() == (REPO_ROOT / "meta" / "ee-requirements.yml").read_text()
     for script in ("assemble", "install-from-bindep", "introspect.py", "entrypoint", "check_ansible", "check_galaxy"):
         assert (build / "scripts" / script).is_file(), script

@@ -2,6 +2,7 @@
 playbooks/restore.yml runs from the installed collection (not from this checkout) against the emulator."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -14,7 +15,11 @@ from helpers import restore_env
 from helpers.ansible_run import REPO_ROOT
 
 BIN = Path(sys.executable).parent
-NOT_SHIPPED = ("tools/", "tests/output/", ".venv/", ".local/", ".collections/", ".pytest_cache/", ".cache/")
+NOT_SHIPPED = ("tools/", "tests/output/", ".venv/", ".local/", ".collections/", ".pytest_cache/", ".cache/",
+               # the development side: the emulator's tests and everything that needs it, pins and build files
+               "molecule/", "inventories/local/", "tests/integration/", "tests/helpers/", "tests/localaws/",
+               "tests/bench/", "tests/conftest.py", "ansible.cfg", ".ansible-lint", ".gitignore", "Makefile",
+               "constraints.txt", "requirements-dev.txt", "execution-environment.yml", "meta/ee-")
 
 
 def galaxy(*args, cwd=REPO_ROOT, env=None):
@@ -53,12 +58,38 @@ def test_tarball_contents(installed):
         names = archive.getnames()
     leaked = [name for name in names if name.startswith(NOT_SHIPPED) or "__pycache__" in name]
     assert not leaked, leaked
-    for expected in ("MANIFEST.json", "FILES.json", "README.md", "meta/runtime.yml", "playbooks/restore.yml",
-                     "roles/restore/tasks/main.yml", "plugins/modules/restore_audit.py",
-                     "plugins/modules/aurora_cluster_restore.py", "plugins/filter/step_metrics.py"):
+    for expected in ("MANIFEST.json", "FILES.json", "README.md", "COPYING", "meta/runtime.yml", "playbooks/restore.yml",
+                     "roles/restore/tasks/main.yml", "plugins/modules/restore_audit.py", "requirements.txt",
+                     "plugins/modules/aurora_cluster_restore.py", "plugins/filter/step_metrics.py", "inventories/example/hosts.yml",
+                     "tests/config.yml", "tests/requirements.yml", "tests/unit/requirements.txt", "tests/sanity/run.sh",
+                     "changelogs/changelog.yaml", "docs/runbook.md"):
         assert expected in names, expected
     manifest = json.loads(tarfile.open(tarball).extractfile("MANIFEST.json").read())
-    assert manifest["collection_info"]["dependencies"].keys() >= {"amazon.aws", "community.aws", "community.postgresql"}
+    # What the roles and modules need at run time, nothing the tests alone use (community.postgresql, awx.awx).
+    assert manifest["collection_info"]["dependencies"].keys() == {"amazon.aws", "community.aws"}
+    assert manifest["collection_info"]["license"] == ["GPL-3.0-or-later"]
+
+
+def _requirements(path):
+    from packaging.requirements import Requirement
+
+    lines = [line.split("#")[0].strip() for line in (REPO_ROOT / path).read_text().splitlines()]
+    return [Requirement(line) for line in lines if line and not line.startswith("-")]
+
+
+def test_consumers_get_ranges_and_this_repository_pins_versions_inside_them():
+    """requirements.txt flows into users' environments: ranges. constraints.txt pins what the tests run with, inside
+    those ranges, and the execution environment installs exactly those pins."""
+    pinned = {requirement.name: requirement for requirement in _requirements("constraints.txt")}
+    assert all(len(requirement.specifier) == 1 and next(iter(requirement.specifier)).operator == "==" for requirement in pinned.values())
+    for requirement in _requirements("requirements.txt"):
+        assert not any(spec.operator == "==" for spec in requirement.specifier), requirement
+        version = next(iter(pinned[requirement.name].specifier)).version
+        assert requirement.specifier.contains(version), (requirement, version)
+    for requirement in _requirements("meta/ee-python-requirements.txt"):
+        assert str(requirement.specifier) == str(pinned[requirement.name].specifier), requirement
+    for requirement in _requirements("requirements-dev.txt"):
+        assert requirement.name in pinned, requirement
 
 
 def test_installed_collection_is_listed(installed):
@@ -81,7 +112,9 @@ def test_restore_runs_from_installed_collection(installed, aws_env, tmp_path):
     env = clean_env(collections)
     env.update(ANSIBLE_ROLES_PATH=str(tmp_path / "roles"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))
-    inventory = installed_dir / "inventories" / "local"
+    # The local inventory is the repository's (the installed collection ships only the example): a copy, off the checkout.
+    inventory = tmp_path / "inventory"
+    shutil.copytree(REPO_ROOT / "inventories" / "local", inventory)
     command = [str(BIN / "ansible-playbook"), "-i", str(inventory), "dbops.aurora_restore.restore", "--limit", "dev-app",
                "-e", json.dumps({"restore_source_snapshot_identifier": "production-seed"})]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=str(tmp_path), env=env, timeout=300, check=False)
