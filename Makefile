@@ -23,12 +23,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS):$(CURDIR)/tools/localaws
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup shell postgres sanity lint units integration molecule test demo bench bench-large build ee-context local-up local-down local-status clean
+.PHONY: help setup shell postgres sanity lint units integration molecule ecosystem test matrix matrix-ends demo bench bench-large build ee-context local-up local-down local-status clean
 
 help:
 	@echo "make test          every check (sanity, lint, units, integration) on a fresh clone"
 	@echo "make demo          the main job, end to end, on the local emulator"
-	@echo "make sanity|lint|units|integration|molecule   one check (integration includes the emulator's own tests)"
+	@echo "make sanity|lint|units|ecosystem|integration|molecule   one check (integration includes the emulator's own tests)"
+	@echo "make matrix        ansible-test sanity and units on every ansible-core line claimed (2.17 to 2.21), own venvs"
+	@echo "make matrix-ends   the same on the oldest and the newest line only (what CI runs)"
 	@echo "make bench         benchmarks that print figures (pipeline, swap vs replace downtime, refresh by method and size, 200 db users)"
 	@echo "make bench-large   the pipeline for 30 targets with minute-long waits (--scale 10; about 15 minutes)"
 	@echo "make build         the collection tarball (ansible-galaxy collection build)"
@@ -57,7 +59,7 @@ shell: setup
 
 sanity: setup
 	@mkdir -p $(SUMMARY)
-	bash tests/sanity/run.sh "$(SANITY_ROOT)" | tee $(OUT)/sanity.log
+	bash tests/sanity/run.sh "$(SANITY_ROOT)" sanity | tee $(OUT)/sanity.log
 	@n=$$(grep -c "^Running sanity test" $(OUT)/sanity.log || true); echo "sanity: $$n tests run, 0 failed" > $(SUMMARY)/sanity.txt
 
 lint: setup
@@ -65,15 +67,24 @@ lint: setup
 	NO_COLOR=1 ansible-lint --profile production --nocolor 2>&1 | tee $(OUT)/lint.log
 	@sed 's/\x1b\[[0-9;]*m//g' $(OUT)/lint.log | grep -E "^(Passed|Failed)" | sed 's/^/lint: /' > $(SUMMARY)/lint.txt
 
+# The unit tests from the checkout, then as ansible-test runs them on what the tarball ships.
 units: setup
 	@mkdir -p $(SUMMARY)
 	pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests/unit 2>&1 | tee $(OUT)/units.log
+	bash tests/sanity/run.sh "$(SANITY_ROOT)-units" units | tee $(OUT)/ansible-test-units.log
 	@tail -n 1 $(OUT)/units.log | sed 's/^=* */units: /; s/ *=*$$//' > $(SUMMARY)/units.txt
+	@grep -E "^=+ [0-9]+ passed" $(OUT)/ansible-test-units.log | sed 's/^=* */units (ansible-test, tarball): /; s/ in [0-9.]*s.*$$//' | paste -sd ';' >> $(SUMMARY)/units.txt
 
 integration: setup
 	@mkdir -p $(SUMMARY)
 	pytest -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist worksteal --durations=15 tests/localaws tests/integration 2>&1 | tee $(OUT)/integration.log
 	@tail -n 1 $(OUT)/integration.log | sed 's/^=* */integration: /; s/ *=*$$//' > $(SUMMARY)/integration.txt
+
+# The collection as Galaxy and the docsite see it (galaxy-importer, antsibull-docs), in a venv of its own.
+ecosystem: setup
+	@mkdir -p $(SUMMARY)
+	bash tests/ecosystem/run.sh 2>&1 | tee $(OUT)/ecosystem.log
+	@echo "ecosystem: galaxy-importer, antsibull-docs lint-collection-docs and the docsite build clean" > $(SUMMARY)/ecosystem.txt
 
 # Molecule scenarios (molecule/<role>): driver `default`, unmanaged, against the emulator each scenario starts.
 molecule: setup
@@ -89,12 +100,21 @@ test:
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory units
+	$(MAKE) --no-print-directory ecosystem
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory molecule
-	@echo "== checks run =="; cat $(SUMMARY)/sanity.txt $(SUMMARY)/lint.txt $(SUMMARY)/units.txt $(SUMMARY)/integration.txt $(SUMMARY)/molecule.txt
+	@echo "== checks run =="; cat $(SUMMARY)/sanity.txt $(SUMMARY)/lint.txt $(SUMMARY)/units.txt $(SUMMARY)/ecosystem.txt $(SUMMARY)/integration.txt $(SUMMARY)/molecule.txt
 
 demo: setup
 	bash tools/demo.sh
+
+# Each ansible-core line meta/runtime.yml claims, in venvs of its own under .cache/matrix (tests/matrix/<line>.txt pins
+# them; the newest lines need Python 3.12+, found on PATH or through pyenv). Outside `make test`: about 3 minutes a line.
+matrix: setup
+	bash tests/matrix/run.sh
+
+matrix-ends: setup
+	bash tests/matrix/run.sh 2.17 2.21
 
 # Figures, not assertions: each benchmark starts its own emulator.
 bench: setup
@@ -128,4 +148,4 @@ local-status:
 
 clean:
 	-$(BIN)/python -m localaws down 2>/dev/null
-	rm -rf $(OUT) $(COLLECTIONS) .local .pytest_cache "$(SANITY_ROOT)"
+	rm -rf $(OUT) $(COLLECTIONS) .local .pytest_cache "$(SANITY_ROOT)" "$(SANITY_ROOT)-units"

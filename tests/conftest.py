@@ -6,8 +6,18 @@ from pathlib import Path
 # tests/helpers is imported as `helpers` by every test.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# The emulator's fixtures, where the emulator is (the checkout, not the collection tarball: tests/unit runs without it).
-if importlib.util.find_spec("localaws") is not None:
+
+
+def _emulator_importable():
+    """Whether tools/localaws is on the path (tests/localaws, on it as a namespace package, does not count)."""
+    try:
+        return importlib.util.find_spec("localaws.pytest_plugin") is not None
+    except ImportError:
+        return False
+
+
+# The emulator's fixtures, where the emulator is (make's PYTHONPATH): tests/unit also runs without it (make matrix).
+if _emulator_importable():
     pytest_plugins = ["localaws.pytest_plugin"]
 
 # The longest tests (whole pipeline runs) start first, so xdist's workers do not wait for them at the end.

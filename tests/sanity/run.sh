@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # ansible-test sanity on what the collection tarball ships (ansible-galaxy collection build, galaxy.yml's
 # build_ignore), unpacked under ansible_collections/dbops/aurora_restore: sanity passes on what users install.
-# ansible-test's pip bootstrap is replaced by an offline stand-in. Arguments: the directory to work in, then any
-# ansible-test sanity options. The python on PATH (the venv's) runs ansible-test, with its own version.
+# ansible-test's pip bootstrap is replaced by an offline stand-in. Arguments: the directory to work in, the
+# ansible-test command (sanity, the default, or units), then its options. The python on PATH (the venv's) runs
+# ansible-test, with its own version.
 set -euo pipefail
 root="$1"
+command="${2:-sanity}"
+case "$command" in sanity|units) ;; *) echo "tests/sanity/run.sh: command '$command' is not sanity or units" >&2; exit 2 ;; esac
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 copy="$root/ansible_collections/dbops/aurora_restore"
 python_version="$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
@@ -35,4 +38,4 @@ cd "$copy"
 # ansible-test lists a collection's files with git when it is a repository: make the copy one.
 # What ansible-test writes under tests/output (its venvs among it) is not the collection's.
 git init -q && echo "tests/output/" > .git/info/exclude && git add -A >/dev/null
-exec ansible-test sanity --venv --python "$python_version" --color no "${@:2}"
+exec ansible-test "$command" --venv --python "$python_version" --color no "${@:3}"

@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from ansible_collections.dbops.aurora_restore.tests.unit.plugins.modules.module_args import patch_module_args
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.rds_cluster import RestoreError
 from ansible_collections.dbops.aurora_restore.plugins.modules import aurora_cluster_restore as mod

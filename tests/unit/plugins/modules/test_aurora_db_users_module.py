@@ -3,7 +3,7 @@ import json
 
 import psycopg2
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from ansible_collections.dbops.aurora_restore.tests.unit.plugins.modules.module_args import patch_module_args
 
 from ansible_collections.dbops.aurora_restore.plugins.modules import aurora_db_users as mod
 
