@@ -36,6 +36,7 @@ def argument_spec():
         step=dict(type="str"),
         step_status=dict(type="str", choices=["started", "progress", "succeeded", "failed", "skipped"]),
         next_step=dict(type="str"),
+        first_step=dict(type="str"),
         status=dict(type="str", choices=["SUCCEEDED", "FAILED"]),
         details=dict(type="dict"),
         error=dict(type="str"),
@@ -64,6 +65,8 @@ def input_refusal(params):
         return "action=release_lock needs operation_id (the holder), or force=true to clear anyone's lock"
     if params["next_step"] is not None and (params["action"] != "step" or params["step_status"] not in ("succeeded", "skipped")):
         return "next_step %r: only a step's success (action=step, step_status=succeeded or skipped) starts the next one" % params["next_step"]
+    if params["first_step"] is not None and params["action"] != "start":
+        return "first_step %r: only action=start records a first step (action=step records the others)" % params["first_step"]
     if params["next_step"] is not None and params["next_step"] == params["step"]:
         return "next_step %r is the step being finished: the next step is another one" % params["next_step"]
     return None
@@ -75,7 +78,7 @@ def validate(params):
         validate_target(params["target"])
     if params["operation_id"] is not None:
         validate_operation_id(params["operation_id"])
-    for option in ("step", "next_step"):
+    for option in ("step", "next_step", "first_step"):
         if params[option] is not None:
             validate_step(params[option])
     for name in params["pipeline_steps"] or []:
@@ -100,8 +103,9 @@ def perform(params, check_mode, dynamodb):
         # still named), and a DescribeTable per event cost the pipeline ~28 calls a run.
         store.check_tables()
         record, outcome, lock, taken_over = store.start(params["target"], params["operation_id"], params["environment"], details,
-                                                        check_mode, create=params["create"])
-        result.update(changed=outcome != "already_succeeded", outcome=outcome)
+                                                        check_mode, create=params["create"], first_step=params["first_step"])
+        step_started = params["first_step"] if outcome == "started" else None
+        result.update(changed=outcome != "already_succeeded", outcome=outcome, step_started=step_started)
         if lock:
             result["lock"] = {key: lock[key] for key in ("holder_operation_id", "acquired_at", "lease_expires_at")}
             if taken_over:

@@ -106,11 +106,12 @@ class AuditStore(TargetLock):
         last = seen + events
         expression_values = {":seen": {"N": str(seen)}, ":last": {"N": str(last)}, ":now": {"S": iso(now)}}
         expression_values.update(values or {})
+        guard = "event_sequence = :seen" if "event_sequence" in record else "attribute_exists(operation_id) AND attribute_not_exists(event_sequence)"
         update = dict(
             TableName=self.state_table,
             Key={"operation_id": {"S": record["operation_id"]}},
             UpdateExpression="SET " + ", ".join(["event_sequence = :last", "updated_at = :now"] + list(updates)),
-            ConditionExpression="event_sequence = :seen" if "event_sequence" in record else "attribute_exists(operation_id) AND attribute_not_exists(event_sequence)",
+            ConditionExpression=guard,
             ExpressionAttributeValues=expression_values,
         )
         if names:
@@ -135,8 +136,9 @@ class AuditStore(TargetLock):
         return {"Put": dict(TableName=self.audit_table, Item=self._serialize(item),
                             ConditionExpression="attribute_not_exists(#ts)", ExpressionAttributeNames={"#ts": "timestamp"})}
 
-    def start(self, target, operation_id=None, environment=None, details=None, check_mode=False, create=False):
-        """Start a new operation or resume an unfinished one, under the target's lock.
+    def start(self, target, operation_id=None, environment=None, details=None, check_mode=False, create=False, first_step=None):
+        """Start a new operation or resume an unfinished one, under the target's lock. A new operation also records
+        `first_step` as started, in the same write.
 
         Returns (record, outcome, lock, taken_over): outcome is `started`, `resumed` or `already_succeeded`
         (then lock is None); taken_over is the expired lock this start took over, if any.
@@ -185,10 +187,16 @@ class AuditStore(TargetLock):
                 "step_order": [],
                 "details": details or None,
             }
+            first_event = []
+            if first_step:
+                record.update(event_sequence=2, current_step=first_step, step_order=[first_step],
+                              steps={first_step: self._step_entry(operation_id, record, {}, first_step, "started", None, None, now)})
+                first_event = [self._event_put(operation_id, 2, now, "step_started", target, step=first_step, status="started")]
             items = [{"Put": self.lock_put(lock, now)},
                      {"Put": dict(TableName=self.state_table, Item=self._serialize(record),
                                   ConditionExpression="attribute_not_exists(operation_id)")},
-                     self._event_put(operation_id, 1, now, "operation_started", target, status="RUNNING", details=event_details)]
+                     self._event_put(operation_id, 1, now, "operation_started", target, status="RUNNING", details=event_details)
+                     ] + first_event
             outcome = "started"
         # The lock, the operation and its first event are written together: a target is never left locked by an
         # operation that failed to start.

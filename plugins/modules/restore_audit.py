@@ -64,6 +64,13 @@ options:
       - With I(action=step) and I(step_status=succeeded) or C(skipped), also record the start of this step, the one
         that runs next, in the same call (two events at the same moment, one write of the operation).
     type: str
+  first_step:
+    description:
+      - With I(action=start), also record the start of this step when the operation is new, in the same write (a
+        resumed operation records its next start itself, once it knows which step runs first). The result's
+        C(step_started) names it.
+    type: str
+    version_added: 0.2.0
   status:
     description: The operation's final status. Required for I(action=finish).
     type: str
@@ -150,6 +157,8 @@ EXAMPLES = r"""
     environment: dev
     operation_id: "{{ resume_operation_id | default(omit) }}"
     pipeline_steps: [preflight, select_snapshot, copy_snapshot, restore_cluster, db_users, archive]
+    # a new operation starts its first step at once
+    first_step: preflight
   register: restore_operation
 
 - name: Record that the snapshot copy started
@@ -269,6 +278,11 @@ lock:
     lease_expires_at:
       description: Epoch seconds after which another run may take it over.
       type: int
+step_started:
+  description: The step whose start I(action=start) recorded (I(first_step), for a new operation), else null.
+  returned: when action=start
+  type: str
+  sample: preflight
 lock_taken_over_from:
   description: The operation whose expired lease this start took over.
   returned: when action=start took over an expired lock

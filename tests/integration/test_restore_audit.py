@@ -110,6 +110,26 @@ def test_a_success_with_next_step_records_both_events_in_one_write(tables, aws_e
     assert lock["holder_operation_id"]["S"] == operation_id and "renewed_at" in lock
 
 
+def test_a_new_operation_records_its_first_step_in_the_same_write_and_a_resume_does_not(tables, aws_env, tmp_path):
+    aws_env.clear_counts()
+    started = start(tmp_path, first_step="preflight")
+    operation_id = started["operation"]["operation_id"]
+    assert started["step_started"] == "preflight"
+    assert [(step["name"], step["status"]) for step in started["operation"]["steps"]] == [("preflight", "started")]
+    # One read of the lock, then the lock, the operation and both events in one transaction (and the tables' check).
+    assert aws_env.counts()["services"]["dynamodb"] == {"DescribeTable": 2, "GetItem": 1, "TransactWriteItems": 1}
+    events = sorted((int(item["sequence"]["N"]), item["event"]["S"]) for item in raw_items(tables, AUDIT_TABLE))
+    assert events == [(1, "operation_started"), (2, "step_started")]
+    result = run(tmp_path,
+                 ("fail", dict(action="finish", operation_id=operation_id, status="FAILED", error="boom")),
+                 ("resume", dict(action="start", target="dev-app", operation_id=operation_id, first_step="preflight")),
+                 ("misplaced", dict(action="step", operation_id=operation_id, step="preflight", step_status="started",
+                                    first_step="preflight")))
+    assert result.result("resume")["outcome"] == "resumed" and result.result("resume")["step_started"] is None
+    assert result.result("misplaced")["msg"] == (
+        "first_step 'preflight': only action=start records a first step (action=step records the others)")
+
+
 @pytest.mark.parametrize("as_module", [False, True], ids=["on the controller", "as the module"])
 def test_next_step_only_follows_a_success(tables, tmp_path, as_module):
     operation_id = start(tmp_path)["operation"]["operation_id"]
