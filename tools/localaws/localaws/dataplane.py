@@ -22,6 +22,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from . import tls
 from .postgres import PostgresError, PostgresServer
 
 log = logging.getLogger("localaws.data")
@@ -46,6 +47,8 @@ class DataPlane:
         self._guard = threading.Lock()  # servers, _locks, _futures, pids file
         self._futures: set[Future] = set()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="localaws-data")
+        # Every cluster serves TLS with a certificate of the emulator's own CA (tls.py), as Aurora does with the RDS CA.
+        self.tls = tls.ensure(self.state_dir / "tls", os.environ.get("LOCALAWS_ENDPOINT_HOST"))
 
     # --- async plumbing ----------------------------------------------------------------------------
     def _lock_for(self, path) -> threading.Lock:
@@ -109,6 +112,7 @@ class DataPlane:
 
     def _start(self, server: PostgresServer, port: int | None) -> int:
         if not server.running:
+            server.install_tls(self.tls.cert_pem, self.tls.key_pem)
             server._fixed_port = port
             try:
                 server.start()

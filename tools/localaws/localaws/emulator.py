@@ -96,6 +96,8 @@ class Emulator:
             "AWS_DEFAULT_REGION": DEFAULT_REGION,
             "AWS_REGION": DEFAULT_REGION,
             "LOCALAWS_STATE_DIR": str(self.state_dir),
+            # The CA the clusters' TLS certificates come from (tls.py): sslrootcert for sslmode=verify-full.
+            "LOCALAWS_RDS_CA": str(self.state_dir / "tls" / "rds-ca.pem"),
         }
 
     # --- lifecycle -----------------------------------------------------------------------------------

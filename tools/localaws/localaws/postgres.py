@@ -230,6 +230,20 @@ class PostgresServer:
         # The template's superuser has no password: it is set on first start, over the socket.
         (self.base_dir / ".password-pending").touch()
 
+    def install_tls(self, cert_pem: bytes, key_pem: bytes) -> None:
+        """Serve TLS with this certificate from the next start on (server.crt and server.key in the data directory,
+        readable by the server's OS user only, as PostgreSQL requires of a key)."""
+        self.init()
+        for name, data, mode in (("server.crt", cert_pem, 0o644), ("server.key", key_pem, 0o600)):
+            path = self.data_dir / name
+            if path.exists() and path.read_bytes() == data:
+                continue
+            path.write_bytes(data)
+            os.chmod(path, mode)
+            if self._os_user is not None:
+                entry = pwd.getpwnam(self._os_user)
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+
     def start(self) -> "PostgresServer":
         """initdb if needed, start on a free port (retrying if another process takes it), wait until ready."""
         if self.running:
@@ -264,6 +278,8 @@ class PostgresServer:
                "-c", f"unix_socket_directories={self._socket_dir}"]
         for key, value in SERVER_SETTINGS.items():
             cmd += ["-c", f"{key}={value}"]
+        if (self.data_dir / "server.crt").exists():  # install_tls: TLS as Aurora serves it
+            cmd += ["-c", "ssl=on"]
         log = open(self.log_file, "ab")
         try:
             # start_new_session: a Ctrl-C in the terminal must not kill servers we account for by PID.
