@@ -37,3 +37,17 @@ def test_verify_full_with_another_ca_is_refused(aws_env, tmp_path):
     other_ca = tls.ensure(tmp_path / "another-ca").ca_file
     with pytest.raises(psycopg2.OperationalError, match="certificate verify failed"):
         _connect(found, sslmode="verify-full", sslrootcert=str(other_ca))
+
+
+def test_a_parameter_group_with_rds_force_ssl_refuses_plain_connections(aws_env):
+    rds = client("rds", "us-west-2")
+    rds.create_db_cluster_parameter_group(DBClusterParameterGroupName="tls-only", DBParameterGroupFamily="aurora-postgresql15",
+                                          Description="TLS only")
+    rds.modify_db_cluster_parameter_group(DBClusterParameterGroupName="tls-only", Parameters=[
+        {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "immediate"}])
+    found = create_cluster(rds, "tls-only", DBClusterParameterGroupName="tls-only")
+    with pytest.raises(psycopg2.OperationalError, match="no encryption"):
+        _connect(found, sslmode="disable")
+    with _connect(found, sslmode="verify-full", sslrootcert=os.environ["LOCALAWS_RDS_CA"]) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert cursor.fetchone() == (True,)

@@ -106,13 +106,15 @@ class DataPlane:
             server.password = PostgresServer(base).password  # what the data really holds
         return server, self._submit(self._locked, server, copy, after=ready)
 
-    def start(self, server: PostgresServer, port: int | None) -> Future:
-        """Start (if stopped) on `port`, or on a fresh one if somebody else took it; the future gives the port."""
-        return self._submit(self._locked, server, self._start, server, port)
+    def start(self, server: PostgresServer, port: int | None, force_ssl: bool = False) -> Future:
+        """Start (if stopped) on `port`, or on a fresh one if somebody else took it; the future gives the port.
+        force_ssl: the cluster parameter group's rds.force_ssl is 1, so TCP clients must use TLS."""
+        return self._submit(self._locked, server, self._start, server, port, force_ssl)
 
-    def _start(self, server: PostgresServer, port: int | None) -> int:
+    def _start(self, server: PostgresServer, port: int | None, force_ssl: bool = False) -> int:
         if not server.running:
             server.install_tls(self.tls.cert_pem, self.tls.key_pem)
+            server.require_tls(force_ssl)
             server._fixed_port = port
             try:
                 server.start()

@@ -60,9 +60,15 @@ PG_HBA = """\
 # Written by localaws.postgres.  TCP clients authenticate like on Aurora; the socket is the admin back channel.
 local   all          all                     trust
 local   replication  all                     trust
-host    all          all      127.0.0.1/32   scram-sha-256
-host    replication  all      127.0.0.1/32   scram-sha-256
+{tcp}    all          all      127.0.0.1/32   scram-sha-256
+{tcp}    replication  all      127.0.0.1/32   scram-sha-256
 """
+
+
+def pg_hba(force_ssl: bool = False) -> str:
+    """pg_hba.conf: TCP clients over TLS only when the cluster's parameter group sets rds.force_ssl=1, as Aurora
+    turns its rules into hostssl ones."""
+    return PG_HBA.format(tcp="hostssl" if force_ssl else "host")
 
 START_TIMEOUT = float(os.environ.get("LOCALAWS_PG_START_TIMEOUT", "30"))
 STOP_TIMEOUT = 15.0
@@ -223,12 +229,19 @@ class PostgresServer:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         template = _template_dir(self.superuser, self._os_user)
         _run(["cp", "-a", str(template), str(self.data_dir)], None)
-        (self.data_dir / "pg_hba.conf").write_text(PG_HBA)
+        (self.data_dir / "pg_hba.conf").write_text(pg_hba())
         _chown_tree(self.base_dir, self._os_user)
         os.chmod(self.data_dir, 0o700)
         self._write_meta()
         # The template's superuser has no password: it is set on first start, over the socket.
         (self.base_dir / ".password-pending").touch()
+
+    def require_tls(self, required: bool) -> None:
+        """Accept TCP clients over TLS only (rds.force_ssl=1), or over TLS or not; read at the next start or reload."""
+        path = self.data_dir / "pg_hba.conf"
+        text = pg_hba(required)
+        if path.read_text() != text:
+            path.write_text(text)
 
     def install_tls(self, cert_pem: bytes, key_pem: bytes) -> None:
         """Serve TLS with this certificate from the next start on (server.crt and server.key in the data directory,

@@ -306,8 +306,15 @@ class RdsLayer:
             return True
         future = cluster._lx_start
         if future is None or (future.done() and future.exception() is None and not server.running):
-            future = cluster._lx_start = self.rt.data.start(server, cluster.port)
+            future = cluster._lx_start = self.rt.data.start(server, cluster.port, self.forces_ssl(cluster))
         return future.done()
+
+    def forces_ssl(self, cluster: DBCluster) -> bool:
+        """rds.force_ssl = 1 in the cluster's parameter group (read when its server starts)."""
+        groups = self.backend(cluster.account_id, cluster.region).db_cluster_parameter_groups
+        group = groups.get(str(getattr(cluster, "parameter_group", "") or "").lower())
+        value = group.parameters.get("rds.force_ssl", {}).get("ParameterValue") if group is not None else None
+        return str(value) == "1"
 
     def adopt_server_port(self, backend, cluster: DBCluster) -> None:
         """on_done of an instance: raise if the server failed to start; follow it if it had to change port."""
