@@ -99,6 +99,9 @@ def _tls(ssl_mode, ca_cert, environ):
     if ca_cert:
         if not os.path.isfile(ca_cert):
             return ["restore_ssl_ca_cert %r is not a file on the controller (where the role's modules run)" % ca_cert]
+        if not _holds_a_pem_certificate(ca_cert):
+            return ["restore_ssl_ca_cert %r holds no PEM certificate (-----BEGIN CERTIFICATE-----): it should be the RDS "
+                    "CA bundle of the region, not a key or another file" % ca_cert]
         return []
     if ssl_mode in VERIFYING_SSL_MODES:
         # libpq's own fallbacks when sslrootcert is not given.
@@ -107,6 +110,16 @@ def _tls(ssl_mode, ca_cert, environ):
             return ["restore_ssl_mode %s verifies the server's certificate, so it needs restore_ssl_ca_cert (the RDS CA "
                     "bundle of the region; neither PGSSLROOTCERT nor ~/.postgresql/root.crt is a file)" % ssl_mode]
     return []
+
+
+def _holds_a_pem_certificate(path):
+    """Whether the file reads as PEM with at least one certificate (libpq would fail the connection otherwise, after
+    the restore)."""
+    try:
+        with open(path, "rb") as handle:
+            return b"-----BEGIN CERTIFICATE-----" in handle.read(1024 * 1024)
+    except OSError:
+        return False
 
 
 def _sql(inputs):

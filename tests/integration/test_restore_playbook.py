@@ -370,6 +370,9 @@ BAD_INPUTS = {
     "bad-keep": ({"restore_archive_keep_newest": -1}, "restore_archive_keep_newest is -1: it must be 0 or more"),
     "bad-namespace": ({"restore_metric_namespace": "AWS/RDS"}, "restore_metric_namespace 'AWS/RDS' is reserved"),
     "bad-age": ({"restore_snapshot_max_age_hours": -5}, "restore_snapshot_max_age_hours is -5: it must be 0 (no limit) or more"),
+    # A file, but not a CA bundle: libpq would refuse it only when db_users connects, after the restore.
+    "bad-ca-content": ({"restore_ssl_mode": "verify-full", "restore_ssl_ca_cert": str(REPO_ROOT / "COPYING")},
+                       "restore_ssl_ca_cert '%s' holds no PEM certificate" % (REPO_ROOT / "COPYING")),
     "bad-masking-skipped": ({"restore_master_secret_id": "", "restore_keep_source_master_password": True},
                             "restore_post_restore_sql is set but no master secret reaches the restored cluster"),
 }

@@ -31,6 +31,14 @@ def test_good_inputs_and_their_edges_pass(tmp_path):
     assert problems(restore_master_secret_id="", restore_master_password_mode="managed", restore_post_restore_sql=["SELECT 1"]) == []
 
 
+def test_a_ca_file_without_a_certificate_is_refused(tmp_path):
+    key = tmp_path / "server.key"
+    key.write_text("-----BEGIN EC PRIVATE KEY-----\n")
+    found = problems(restore_ssl_mode="verify-full", restore_ssl_ca_cert=str(key))
+    assert found == ["restore_ssl_ca_cert %r holds no PEM certificate (-----BEGIN CERTIFICATE-----): it should be the RDS "
+                     "CA bundle of the region, not a key or another file" % str(key)]
+
+
 @pytest.mark.parametrize("changes, line", [
     (dict(restore_snapshot_max_age_hours=-5), "restore_snapshot_max_age_hours is -5: it must be 0 (no limit) or more"),
     (dict(restore_archive_keep_newest=-1), "restore_archive_keep_newest is -1: it must be 0 or more"),
