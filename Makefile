@@ -73,7 +73,8 @@ units: setup
 	pytest -p no:cacheprovider -n $(PYTEST_WORKERS) tests/unit 2>&1 | tee $(OUT)/units.log
 	bash tests/sanity/run.sh "$(SANITY_ROOT)-units" units | tee $(OUT)/ansible-test-units.log
 	@tail -n 1 $(OUT)/units.log | sed 's/^=* */units: /; s/ *=*$$//' > $(SUMMARY)/units.txt
-	@grep -E "^=+ [0-9]+ passed" $(OUT)/ansible-test-units.log | sed 's/^=* */units (ansible-test, tarball): /; s/ in [0-9.]*s.*$$//' | paste -sd ';' >> $(SUMMARY)/units.txt
+	@grep -E "^=+ [0-9]+ passed" $(OUT)/ansible-test-units.log | sed 's/^=* *//; s/ in [0-9.]*s.*$$//' | paste -sd '+' \
+	  | sed 's/^/units (ansible-test on the tarball, module and controller runs): /' >> $(SUMMARY)/units.txt
 
 integration: setup
 	@mkdir -p $(SUMMARY)
