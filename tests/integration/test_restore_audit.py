@@ -275,9 +275,35 @@ def _store_contender(barrier, results, env, rounds, index):
     results.put(won)
 
 
-def test_a_writer_that_read_before_another_wrote_reads_again_and_numbers_events_after_it(tables):
-    """Two writers of one operation: the second reads, the first records a step before the second writes. The second's
-    transaction is refused by the event counter, it reads again and records after the first, with no number taken twice."""
+def _in_a_fresh_process(body):
+    """Run `body` (a function of this module) in a spawned interpreter, as the race tests do: a pytest worker may have
+    Ansible's collection loader installed by an earlier test, which this process's imports of the store must not meet.
+    Returns what it returns; its failure fails the test with its traceback."""
+    import os
+
+    env = {key: value for key, value in os.environ.items() if key.startswith("AWS_")}
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=_run_and_report, args=(body, env, results))
+    process.start()
+    outcome, value = results.get(timeout=120)
+    process.join(timeout=30)
+    assert outcome == "ok", value
+    return value
+
+
+def _run_and_report(body, env, results):
+    import os
+    import traceback
+
+    os.environ.update(env)
+    try:
+        results.put(("ok", body()))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which fails the test with it
+        results.put(("failed", traceback.format_exc()))
+
+
+def _interleaved_writers():
     from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
 
     plain = _RetryingClient(boto3.client("dynamodb", region_name="us-east-1"))
@@ -301,22 +327,37 @@ def test_a_writer_that_read_before_another_wrote_reads_again_and_numbers_events_
 
     second = AuditStore(SlowWriter(boto3.client("dynamodb", region_name="us-east-1")), STATE_TABLE, AUDIT_TABLE)
     record, changed = second.record_step(operation_id, "preflight", "succeeded", details={"n": 1})
-    assert changed and record["steps"]["preflight"]["status"] == "succeeded" and record["event_sequence"] == 3
+    return dict(changed=changed, status=record["steps"]["preflight"]["status"], sequence=record["event_sequence"],
+                stored=first.get_operation(operation_id)["steps"]["preflight"]["status"])
+
+
+def test_a_writer_that_read_before_another_wrote_reads_again_and_numbers_events_after_it(tables):
+    """Two writers of one operation: the second reads, the first records a step before the second writes. The second's
+    transaction is refused by the event counter, it reads again and records after the first, with no number taken twice."""
+    outcome = _in_a_fresh_process(_interleaved_writers)
+    assert outcome == dict(changed=True, status="succeeded", sequence=3, stored="succeeded")
     events = sorted((int(item["sequence"]["N"]), item["event"]["S"]) for item in raw_items(tables, AUDIT_TABLE))
     assert events == [(1, "operation_started"), (2, "step_started"), (3, "step_succeeded")]
-    assert first.get_operation(operation_id)["steps"]["preflight"]["status"] == "succeeded"
 
 
-def test_a_missing_audit_table_is_named_when_an_event_is_written(tables):
+def _step_into_a_missing_audit_table():
     from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
     from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStoreError
 
     client = _RetryingClient(boto3.client("dynamodb", region_name="us-east-1"))
     operation_id = AuditStore(client, STATE_TABLE, AUDIT_TABLE).start("dev-app")[0]["operation_id"]
-    before = raw_items(tables, STATE_TABLE)
-    with pytest.raises(AuditStoreError, match="^DynamoDB table 'no-such-audit' does not exist in this region"):
+    before = raw_items(client._client, STATE_TABLE)
+    try:
         AuditStore(client, STATE_TABLE, "no-such-audit").record_step(operation_id, "preflight", "started")
-    assert raw_items(tables, STATE_TABLE) == before
+    except AuditStoreError as error:
+        return dict(message=str(error), unchanged=raw_items(client._client, STATE_TABLE) == before)
+    return dict(message="no error", unchanged=None)
+
+
+def test_a_missing_audit_table_is_named_when_an_event_is_written(tables):
+    outcome = _in_a_fresh_process(_step_into_a_missing_audit_table)
+    assert outcome["message"].startswith("DynamoDB table 'no-such-audit' does not exist in this region"), outcome
+    assert outcome["unchanged"] is True
 
 
 class _RetryingClient:
