@@ -113,8 +113,10 @@ class AuditTables:
         for table in dict.fromkeys(next(iter(item.values())).get("TableName", "?") for item in items):
             try:
                 self.client.describe_table(aws_retry=True, TableName=table)
-            except ClientError:
-                return table
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                    return table
+                raise
         return "?"
 
     @staticmethod
