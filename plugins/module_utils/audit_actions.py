@@ -37,6 +37,8 @@ def argument_spec():
         step_status=dict(type="str", choices=["started", "progress", "succeeded", "failed", "skipped"]),
         next_step=dict(type="str"),
         first_step=dict(type="str"),
+        last_step=dict(type="str"),
+        last_step_details=dict(type="dict"),
         status=dict(type="str", choices=["SUCCEEDED", "FAILED"]),
         details=dict(type="dict"),
         error=dict(type="str"),
@@ -56,7 +58,7 @@ def argument_spec():
 
 def values_to_hide(params):
     """Secret values found in details or the error text, to mask in everything Ansible prints."""
-    return secret_values({"details": params["details"], "error": params["error"]})
+    return secret_values({"details": params["details"], "last_step_details": params["last_step_details"], "error": params["error"]})
 
 
 def input_refusal(params):
@@ -67,6 +69,10 @@ def input_refusal(params):
         return "next_step %r: only a step's success (action=step, step_status=succeeded or skipped) starts the next one" % params["next_step"]
     if params["first_step"] is not None and params["action"] != "start":
         return "first_step %r: only action=start records a first step (action=step records the others)" % params["first_step"]
+    if params["last_step"] is not None and (params["action"] != "finish" or params["status"] != "SUCCEEDED"):
+        return "last_step %r: only a finish as SUCCEEDED (action=finish, status=SUCCEEDED) records a last step's success" % params["last_step"]
+    if params["last_step_details"] is not None and params["last_step"] is None:
+        return "last_step_details: they are the details of last_step's success, which is not set"
     if params["next_step"] is not None and params["next_step"] == params["step"]:
         return "next_step %r is the step being finished: the next step is another one" % params["next_step"]
     return None
@@ -78,7 +84,7 @@ def validate(params):
         validate_target(params["target"])
     if params["operation_id"] is not None:
         validate_operation_id(params["operation_id"])
-    for option in ("step", "next_step", "first_step"):
+    for option in ("step", "next_step", "first_step", "last_step"):
         if params[option] is not None:
             validate_step(params[option])
     for name in params["pipeline_steps"] or []:
@@ -117,7 +123,12 @@ def perform(params, check_mode, dynamodb):
         record, changed = store.record_steps(params["operation_id"], events, check_mode)
         result["changed"] = changed
     elif action == "finish":
-        record, changed = store.finish(params["operation_id"], params["status"], error, details, check_mode)
+        last_step = None
+        if params["last_step"]:
+            last_details, last_redacted = clean_details(params["last_step_details"], params["on_secret"])
+            result["redacted_keys"] = redacted_keys + last_redacted
+            last_step = (params["last_step"], last_details)
+        record, changed = store.finish(params["operation_id"], params["status"], error, details, check_mode, last_step=last_step)
         result.update(changed=changed, released=changed)
     elif action == "get":
         record = store.get_operation(params["operation_id"])

@@ -255,9 +255,11 @@ class AuditStore(TargetLock):
         raise AuditStoreError("operation %r kept changing while this run recorded %s: run again"
                               % (operation_id, ", ".join("%s %s" % (step, status) for step, status, _d, _e in events)))
 
-    def _steps_written(self, record, entries, now):
-        """The operation once `entries` are recorded, and the transaction items that record them."""
-        updates, values, names, new_steps = [], {}, {}, []
+    def _steps_written(self, record, entries, now, more_events=0, more_updates=(), more_values=None, more_names=None):
+        """The operation once `entries` are recorded, and the transaction items that record them: the operation's
+        update first, then one audit item per entry. `more_events` sequence numbers after the entries' (and
+        `more_updates` of the operation) are left for the caller's own events (finish's)."""
+        updates, values, names, new_steps = list(more_updates), dict(more_values or {}), dict(more_names or {}), []
         for index, (step, _status, entry, _details, _error) in enumerate(entries):
             updates.append("steps.#step%d = :entry%d" % (index, index))
             values[":entry%d" % index] = self._serializer.serialize(_to_dynamodb_value(entry))
@@ -270,7 +272,8 @@ class AuditStore(TargetLock):
             updates.append("step_order = list_append(if_not_exists(step_order, :empty), :step_list)")
             values[":empty"] = {"L": []}
             values[":step_list"] = {"L": [{"S": step} for step in new_steps]}
-        update, last = self._operation_update(record, now, len(entries), updates, values, names)
+        update, last = self._operation_update(record, now, len(entries) + more_events, updates, values, names)
+        first = last - more_events - len(entries) + 1
         steps = dict(record.get("steps", {}))
         steps.update((step, _from_dynamodb_value(_to_dynamodb_value(entry))) for step, _status, entry, _details, _error in entries)
         written = dict(record, steps=steps, step_order=list(record.get("step_order", [])) + new_steps,
@@ -279,7 +282,7 @@ class AuditStore(TargetLock):
         for offset, (step, status, entry, details, error) in enumerate(entries):
             if status == "progress":
                 details = entry["progress"]
-            items.append(self._event_put(record["operation_id"], last - len(entries) + 1 + offset, now, "step_" + status,
+            items.append(self._event_put(record["operation_id"], first + offset, now, "step_" + status,
                                          record["target"], step=step, status=status, details=details, error=error))
         return written, items
 
@@ -308,14 +311,17 @@ class AuditStore(TargetLock):
             entry["error"] = error
         return entry
 
-    def finish(self, operation_id, status, error=None, details=None, check_mode=False):
-        """Finish the operation and release its target's lock, in one transaction. Returns (record, changed)."""
+    def finish(self, operation_id, status, error=None, details=None, check_mode=False, last_step=None):
+        """Finish the operation and release its target's lock, in one transaction. `last_step` (name, details), with
+        SUCCEEDED: that step's success is recorded first, in the same transaction (unless it is recorded already).
+        Returns (record, changed)."""
         release = True
         for _attempt in range(_WRITE_ATTEMPTS):
             now = self.clock()
             record = self.get_operation(operation_id)
             if not record:
                 raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
+            entries = self._last_step_entries(operation_id, record, last_step, now) if record["status"] == "RUNNING" else []
             if record["status"] == status:
                 released = self.release_lock(record["target"], operation_id, check_mode=check_mode)
                 return record, released
@@ -333,21 +339,33 @@ class AuditStore(TargetLock):
                 updates.append("#error = :error")
                 values[":error"] = {"S": error}
                 names["#error"] = "error"
-            update, sequence = self._operation_update(record, now, 1, updates, values, names)
-            items = [update, self._event_put(operation_id, sequence, now, "operation_" + status.lower(), record["target"],
-                                             status=status, details=details, error=error)]
+            if entries:
+                written, items = self._steps_written(record, entries, now, 1, updates, values, names)
+                sequence = written["event_sequence"]
+            else:
+                update, sequence = self._operation_update(record, now, 1, updates, values, names)
+                written, items = dict(record, updated_at=iso(now), event_sequence=sequence), [update]
+            items.append(self._event_put(operation_id, sequence, now, "operation_" + status.lower(), record["target"],
+                                         status=status, details=details, error=error))
             if release:
                 items.append({"Delete": self.lock_release(record["target"], operation_id)})
             reasons = self._transact(items)
             if reasons is None:
-                written = dict(record, status=status, finished_at=iso(now), duration_seconds=duration, updated_at=iso(now),
-                               event_sequence=sequence)
+                written.update(status=status, finished_at=iso(now), duration_seconds=duration)
                 if error:
                     written["error"] = error
                 return written, True
             if release and reasons[-1] == "ConditionalCheckFailed":
                 release = False  # the lock is gone or someone took it over after our lease expired: it is theirs now
         raise AuditStoreError("operation %r kept changing while this run finished it as %s: run again" % (operation_id, status))
+
+    def _last_step_entries(self, operation_id, record, last_step, now):
+        """The entries that record `last_step`'s success, or none when it is not given or already recorded."""
+        if not last_step:
+            return []
+        step, details = last_step
+        entry = self._step_entry(operation_id, record, record.get("steps", {}).get(step, {}), step, "succeeded", details, None, now)
+        return [] if entry is None else [(step, "succeeded", entry, details, None)]
 
 
 def summarize(record, pipeline_steps=None):

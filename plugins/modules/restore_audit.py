@@ -71,6 +71,19 @@ options:
         C(step_started) names it.
     type: str
     version_added: 0.2.0
+  last_step:
+    description:
+      - With I(action=finish) and I(status=SUCCEEDED), first record the success of this step, the pipeline's last, in
+        the finish's own write (its event comes right before the operation's; nothing is added when that success is
+        recorded already).
+    type: str
+    version_added: 0.2.0
+  last_step_details:
+    description:
+      - The details of I(last_step)'s success, as I(details) are for a step. Keys that look like secrets are
+        redacted or refused, see I(on_secret).
+    type: dict
+    version_added: 0.2.0
   status:
     description: The operation's final status. Required for I(action=finish).
     type: str
@@ -181,6 +194,15 @@ EXAMPLES = r"""
       copy_identifier: dbops-prod-2026-11-22-usw2
     # and that restore_cluster starts now
     next_step: restore_cluster
+
+- name: Finish the operation as succeeded, with its last step's success in the same write (releases the lock)
+  dbops.aurora_restore.restore_audit:
+    action: finish
+    operation_id: "{{ restore_operation.operation.operation_id }}"
+    status: SUCCEEDED
+    last_step: archive
+    last_step_details:
+      deleted: []
 
 - name: Finish the operation as failed (releases the lock, keeps the record for a resume)
   dbops.aurora_restore.restore_audit:

@@ -168,10 +168,18 @@ def report(label, count, result, wall, cpu, counts, operations, emulated, copies
                                          sum(counts["services"].get("dynamodb", {}).values()) / count))
 
 
+def list_tasks(result, host):
+    """Every task of `host` in order: skipped or ran, its action and name (where the controller's cost per task goes)."""
+    print("\n  tasks of %s:" % host)
+    for name, task_result in result.tasks(host):
+        print("    %-7s %-45s %s" % ("skipped" if task_result.get("skipped") else "ran", task_result.get("action", ""), name))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--targets", type=int, default=10)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--list-tasks", action="store_true", help="also list the first target's tasks: action, ran or skipped")
     arguments = parser.parse_args()
     emulated = durations(arguments.scale)
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
@@ -192,6 +200,8 @@ def main():
             result, wall, cpu, counts = run(emulator, workdir, 1, "one")
             print("one target: rc=%d" % result.rc)
             report("one target", 1, result, wall, cpu, counts, step_details(1), emulated, copies())
+            if arguments.list_tasks:
+                list_tasks(result, target_name(1))
             if arguments.targets <= 1:
                 return
             # A fresh snapshot so the N targets need a new copy, which exactly one of them must make.

@@ -39,7 +39,8 @@ def test_restore_through_ansible_runner(aws_env, tmp_path):
     events = list(result.events)
     ok_tasks = {event["event_data"].get("task") for event in events
                 if event["event"] == "runner_on_ok" and event["event_data"].get("host") == "dev-app"}
-    for step in STEPS:
+    # Every step's success is recorded by its own task, but the last's, which the finish records in its write.
+    for step in STEPS[:-1]:
         assert f"Record the success of {step}" in ok_tasks, (step, sorted(ok_tasks))
     assert "Finish the operation as SUCCEEDED" in ok_tasks
     assert not [event for event in events if event["event"] == "runner_on_failed"]

@@ -110,6 +110,42 @@ def test_a_success_with_next_step_records_both_events_in_one_write(tables, aws_e
     assert lock["holder_operation_id"]["S"] == operation_id and "renewed_at" in lock
 
 
+def test_a_finish_with_last_step_records_its_success_and_the_end_in_one_write(tables, aws_env, tmp_path):
+    operation_id = start(tmp_path, first_step="preflight")["operation"]["operation_id"]
+    run(tmp_path, ("preflight done", dict(action="step", operation_id=operation_id, step="preflight", step_status="succeeded",
+                                          next_step="db_users")))
+    aws_env.clear_counts()
+    finish = dict(action="finish", operation_id=operation_id, status="SUCCEEDED", last_step="db_users",
+                  last_step_details={"users": 2, "password": "hunter2"}, pipeline_steps=PIPELINE)
+    result = run(tmp_path, ("finish", finish), ("again", finish))
+    finished = result.result("finish")
+    assert finished["changed"] is True and finished["operation"]["status"] == "SUCCEEDED"
+    steps = {step["name"]: step for step in finished["operation"]["steps"]}
+    assert steps["db_users"]["status"] == "succeeded" and steps["db_users"]["details"] == {"users": 2, "password": "********"}
+    assert steps["db_users"]["finished_at"] == finished["operation"]["finished_at"]
+    assert finished["redacted_keys"] == ["password"] and "hunter2" not in result.output
+    # One read, one transaction (the operation, the step's and the operation's audit items, the lock's release);
+    # the repeat finds the operation finished: a read, and the lock already gone.
+    assert aws_env.counts()["services"]["dynamodb"] == {"GetItem": 3, "TransactWriteItems": 1}
+    events = sorted((int(item["sequence"]["N"]), item["event"]["S"]) for item in raw_items(tables, AUDIT_TABLE))
+    assert events[-2:] == [(5, "step_succeeded"), (6, "operation_succeeded")]
+    assert not [item for item in raw_items(tables, STATE_TABLE) if item["operation_id"]["S"].startswith("lock#")]
+
+
+@pytest.mark.parametrize("as_module", [False, True], ids=["on the controller", "as the module"])
+def test_last_step_only_comes_with_a_success(tables, tmp_path, as_module):
+    operation_id = start(tmp_path)["operation"]["operation_id"]
+    result = run(tmp_path,
+                 ("failed", dict(action="finish", operation_id=operation_id, status="FAILED", last_step="archive")),
+                 ("a step", dict(action="step", operation_id=operation_id, step="preflight", step_status="succeeded", last_step="archive")),
+                 ("details alone", dict(action="finish", operation_id=operation_id, status="SUCCEEDED", last_step_details={"n": 1})),
+                 as_module=as_module)
+    refusal = "last_step 'archive': only a finish as SUCCEEDED (action=finish, status=SUCCEEDED) records a last step's success"
+    assert result.result("failed")["msg"] == refusal and result.result("a step")["msg"] == refusal
+    assert result.result("details alone")["msg"] == "last_step_details: they are the details of last_step's success, which is not set"
+    assert len(raw_items(tables, AUDIT_TABLE)) == 1  # operation_started only: nothing was recorded
+
+
 def test_a_new_operation_records_its_first_step_in_the_same_write_and_a_resume_does_not(tables, aws_env, tmp_path):
     aws_env.clear_counts()
     started = start(tmp_path, first_step="preflight")
