@@ -21,7 +21,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        if runs_on_controller(self):
+        if runs_on_controller(self, task_vars):
             result.update(record(with_module_defaults(self, AUDIT_MODULE, self._task.args), self._play_context.check_mode))
         else:
             result.update(self._execute_module(module_name=AUDIT_MODULE, task_vars=task_vars))

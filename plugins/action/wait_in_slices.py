@@ -5,8 +5,9 @@
 """Runs a long wait as a loop of module runs in one task (documentation: plugins/modules/wait_in_slices.py).
 
 Why an action plugin: Ansible cannot end an include loop early, so a task file that waits in slices had to include
-itself, and a four-hour copy nested hundreds of includes. Here each slice is one run of the module on the managed
-node, exactly as the task would run it (module_defaults applied), and between slices the controller prints a
+itself, and a four-hour copy nested hundreds of includes. Here each slice is one run of the module, exactly as the task
+would run it (module_defaults applied; in the worker when the task would run it on the controller's own Python,
+plugin_utils/module_in_worker.py), and between slices the controller prints a
 progress line, records a progress event and renews the assumed role when its session is about to end.
 """
 
@@ -22,6 +23,7 @@ from ansible.utils.display import Display
 from ansible_collections.dbops.aurora_restore.plugins.plugin_utils.audit_on_controller import record
 from ansible_collections.dbops.aurora_restore.plugins.plugin_utils.audit_on_controller import runs_on_controller
 from ansible_collections.dbops.aurora_restore.plugins.plugin_utils.module_defaults import with_module_defaults
+from ansible_collections.dbops.aurora_restore.plugins.plugin_utils.module_in_worker import run_module
 
 display = Display()
 
@@ -114,8 +116,8 @@ class ActionModule(ActionBase):
             if renewal and renewal["expires_at"] - time.time() < renewal["refresh_seconds"]:
                 self._renew(renewal, task_vars, [module_args, audit_args])
                 renewals += 1
-            outcome = self._execute_module(module_name=module, task_vars=task_vars, module_args=dict(
-                module_args, wait_timeout=slice_seconds, wait_deadline=deadline, wait_started=started))
+            outcome = run_module(self, module, dict(module_args, wait_timeout=slice_seconds, wait_deadline=deadline,
+                                                    wait_started=started), task_vars)
             slices += 1
             changed = changed or bool(outcome.get("changed"))
             warnings += [item for item in outcome.pop("warnings", []) if item not in warnings]
@@ -160,7 +162,7 @@ class ActionModule(ActionBase):
 
     def _record(self, audit_args, details, task_vars):
         event_args = dict(audit_args, details=dict(audit_args.get("details") or {}, **details))
-        if runs_on_controller(self):  # as the restore_audit action would
+        if runs_on_controller(self, task_vars):  # as the restore_audit action would
             recorded = record(event_args, check_mode=False)
         else:
             recorded = self._execute_module(module_name=AUDIT_MODULE, task_vars=task_vars, module_args=event_args)

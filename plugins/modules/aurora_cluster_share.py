@@ -53,6 +53,7 @@ notes:
     C(resource-share/*), condition C(ram:RequestedResourceType=rds:Cluster)) and C(rds:DescribeDBClusters).
     Receiver side; C(ram:GetResourceShareInvitations) and C(ram:AcceptResourceShareInvitation).
 extends_documentation_fragment:
+  - dbops.aurora_restore.runs_in_worker
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

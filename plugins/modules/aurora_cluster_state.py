@@ -50,6 +50,7 @@ options:
 notes:
   - Supports check mode, which says what would be done and changes nothing.
 extends_documentation_fragment:
+  - dbops.aurora_restore.runs_in_worker
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

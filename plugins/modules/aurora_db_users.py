@@ -154,6 +154,7 @@ notes:
 author:
   - dbops platform team (@dbops)
 extends_documentation_fragment:
+  - dbops.aurora_restore.runs_in_worker
   - dbops.aurora_restore.db_connection
   - dbops.aurora_restore.post_restore_sql
   - amazon.aws.common.modules

@@ -116,6 +116,7 @@ notes:
   - An info module; it changes nothing and supports check mode. Missing resources are reported in RV(problems), not
     as a failure, so a play decides what to do with them.
 extends_documentation_fragment:
+  - dbops.aurora_restore.runs_in_worker
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -168,6 +168,7 @@ notes:
   - Supports check mode, which returns the plan (what would be shared, copied or deleted) and changes nothing.
   - Throttling and transient errors are retried with jittered backoff.
 extends_documentation_fragment:
+  - dbops.aurora_restore.runs_in_worker
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -152,8 +152,9 @@ options:
 notes:
   - Supports check mode. I(action=start) in check mode checks the lock and reports what it would do; nothing is written.
   - Throttling and transient DynamoDB errors are retried with jittered backoff.
-  - When the task's connection is local and it sets no C(environment), the action plugin of the same name runs this
-    logic inside the controller's worker process (no module process; the controller's Python needs boto3). Anywhere
+  - When the task would run this module on the controller's own Python (its connection is local, its
+    C(ansible_python_interpreter) is the playbook's, and it sets no C(environment)), the action plugin of the same name
+    runs this logic inside the controller's worker process (no module process; the controller's Python needs boto3). Anywhere
     else, or without boto3 on the controller, it runs as a module. Arguments, result and masking are the same.
   - C(action=list) scans the state table, which holds one item per operation and one per locked target.
 extends_documentation_fragment:

@@ -52,6 +52,7 @@ options:
 notes:
   - Supports check mode (nothing is published; the data points are returned).
 extends_documentation_fragment:
+  - dbops.aurora_restore.runs_in_worker
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -45,16 +45,17 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_actions
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStoreError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import LockHeldError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.clients import RETRY
+from ansible_collections.dbops.aurora_restore.plugins.plugin_utils.module_in_worker import runs_in_worker
 
 
 PLACEBO = {"_ANSIBLE_PLACEBO_RECORD", "_ANSIBLE_PLACEBO_REPLAY"}
 
 
-def runs_on_controller(action):
-    """Whether a task of `action` (an ActionBase) may run the audit here instead of as a module: its connection is
-    the controller itself, it sets no `environment` (which would reach only a module's process) and this Python has
-    the AWS SDK."""
-    return HAS_SDK and action._connection.transport == "local" and not any(action._task.environment or ())
+def runs_on_controller(action, task_vars):
+    """Whether a task of `action` (an ActionBase) may run the audit here instead of as a module: where any of the
+    collection's modules would run in the worker (plugin_utils/module_in_worker.py: a local connection, the
+    controller's own Python, no `environment`), and this Python has the AWS SDK."""
+    return HAS_SDK and runs_in_worker(action, task_vars)
 
 
 def _spec():

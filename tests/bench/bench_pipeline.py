@@ -62,8 +62,13 @@ def inventory(directory, count):
 CONTROLLER_ACTIONS = {"ansible.builtin.include_tasks", "include_tasks", "ansible.builtin.set_fact", "set_fact",
                       "ansible.builtin.debug", "debug", "ansible.builtin.assert", "assert", "ansible.builtin.meta",
                       "meta", "ansible.builtin.fail", "fail", "ansible.builtin.include_role", "include_role"}
-# Modules whose action plugin runs them in the controller's worker when the connection is local (no new process).
-IN_PROCESS_ACTIONS = {"dbops.aurora_restore.restore_audit", "ansible.builtin.validate_argument_spec", "validate_argument_spec"}
+# Ansible's own actions that run in the controller's worker, and this collection's modules, which run there when the
+# task runs on the controller's own Python (as every task of this bench does; plugins/plugin_utils/module_in_worker.py).
+IN_PROCESS_ACTIONS = {"ansible.builtin.validate_argument_spec", "validate_argument_spec"}
+
+
+def in_process(action):
+    return action in IN_PROCESS_ACTIONS or action.startswith("dbops.aurora_restore.")
 
 
 def children_cpu_seconds():
@@ -130,12 +135,12 @@ def report(label, count, result, wall, cpu, counts, operations, emulated, copies
     print("  controller CPU (ansible-playbook's process tree): %.1f s, %.1f s per target" % (cpu, cpu / count))
     host = operations[0]["target"]["S"] if operations else target_name(1)
     runs = module_runs(result, host)
-    in_process = sum(number for module, number in runs.items() if module in IN_PROCESS_ACTIONS)
+    in_worker = sum(number for module, number in runs.items() if in_process(module))
     tasks = result.tasks(host)
     print("  tasks for %s: %d, of which %d skipped (each task costs the controller a worker fork and templating)"
           % (host, len(tasks), sum(1 for _name, task_result in tasks if task_result.get("skipped"))))
     print("  module runs for %s: %d (%d of them in the controller's worker, no new process; %d processes): %s"
-          % (host, sum(runs.values()), in_process, sum(runs.values()) - in_process,
+          % (host, sum(runs.values()), in_worker, sum(runs.values()) - in_worker,
              ", ".join("%s=%d" % (module.split(".")[-1], number) for module, number in sorted(runs.items()))))
     # Upper bound of how late a finished wait was noticed: the step's recorded duration (Ansible and API time
     # included) minus the emulated duration of what it waited for.
