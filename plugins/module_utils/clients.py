@@ -59,9 +59,20 @@ def client_factory(module):
     return client_for
 
 
+# Accounts already asked for, by access key id, for the life of this process: the slices of a wait that run in one
+# controller worker (plugins/plugin_utils/module_in_worker.py) ask once. An access key belongs to one account for ever.
+_ACCOUNTS_BY_ACCESS_KEY = {}
+
+
 def caller_account(module):
     """The account of the module's credentials (sts:GetCallerIdentity, which no policy can deny)."""
-    return aws_client(module, "sts").get_caller_identity(aws_retry=True)["Account"]
+    access_key = module.params.get("access_key")
+    if access_key and access_key in _ACCOUNTS_BY_ACCESS_KEY:
+        return _ACCOUNTS_BY_ACCESS_KEY[access_key]
+    account = aws_client(module, "sts").get_caller_identity(aws_retry=True)["Account"]
+    if access_key:
+        _ACCOUNTS_BY_ACCESS_KEY[access_key] = account
+    return account
 
 
 def account_refusal(module, expected_account_id, refusing):
