@@ -17,8 +17,9 @@ in the worker Ansible already forked for the task changes where the same code ru
   `environment` (which reaches only a module's process), and it is not async.
 
 Anything else runs the module as a process, exactly as before. ansible.netcommon runs network modules in the worker
-the same way (its `import_modules` option); this follows it: a subclass of AnsibleModule that takes its parameters
-from the action instead of stdin, stdout captured, SystemExit caught.
+the same way (its `import_modules` option): main() called, stdout captured, SystemExit caught. Here the module reads
+its arguments from the buffer AnsibleModule reads a process's standard input into (`_ANSIBLE_ARGS`), so its own
+parameter loading runs unchanged on every ansible-core line.
 """
 
 from __future__ import annotations
@@ -34,11 +35,9 @@ import sys
 
 from ansible.module_utils import basic
 from ansible.plugins.action import ActionBase
-from ansible.vars.clean import remove_internal_keys
 
 try:  # ansible-core 2.19+: the module serialization profiles
     from ansible.module_utils.common.json import Direction
-    from ansible.module_utils.common.json import get_module_decoder
     from ansible.module_utils.common.json import get_module_encoder
     _PROFILES = True
 except ImportError:  # ansible-core 2.17 and 2.18: plain JSON, vaulted values as text
@@ -49,13 +48,13 @@ try:
     import boto3  # noqa: F401 pylint: disable=unused-import
     import botocore.loaders
     import botocore.session
-    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
     HAS_SDK = True
 except ImportError:  # the module, run as a process, says what is missing
-    AnsibleAWSModule = None
     HAS_SDK = False
 
 PROFILE = "legacy"  # the collection's modules declare no other
+# Where a module process finds its arguments, set for one run in the worker and put back after it.
+_MODULE_GLOBALS = ("_ANSIBLE_ARGS", "_ANSIBLE_PROFILE", "_PARSED_MODULE_ARGS")
 # The services the collection's modules call: their models are read once, in the controller's main process.
 WARM_SERVICES = ("rds", "ec2", "kms", "secretsmanager", "sns", "sts", "cloudwatch", "dynamodb", "ram")
 
@@ -116,9 +115,8 @@ def run_module(action, fqcn, module_args, task_vars):
         return action._execute_module(module_name=fqcn, module_args=module_args, task_vars=task_vars)
     module_args = copy.deepcopy(module_args)
     action._update_module_args(fqcn, module_args, task_vars)
-    params = _as_the_module_reads_them(module_args)
     module = importlib.import_module(_python_name(action, fqcn))
-    stdout, stderr = _run_main(module, params)
+    stdout, stderr = _run_main(module, _args_file(module_args))
     return _as_ansible_parses_it(action, stdout, stderr)
 
 
@@ -127,29 +125,24 @@ def _python_name(action, fqcn):
     return context.plugin_resolved_name
 
 
-def _as_the_module_reads_them(module_args):
-    """The arguments after the trip through the args file: encoded as the controller encodes them for a module, decoded
-    as the module decodes them (plain values: no templating tags, vaulted values decrypted)."""
+def _args_file(module_args):
+    """What Ansible hands a module process as its arguments (the AnsiballZ args): JSON in the controller's encoding for
+    modules (ansible-core 2.19+: the module serialization profile's; earlier: vaulted values as text)."""
+    params = dict(ANSIBLE_MODULE_ARGS=module_args)
     if _PROFILES:
-        text = json.dumps(module_args, cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE))
-        return json.loads(text, cls=get_module_decoder(PROFILE, Direction.CONTROLLER_TO_MODULE))
+        return json.dumps(params, cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)).encode("utf-8")
     from ansible.module_utils.common.json import AnsibleJSONEncoder  # pylint: disable=import-outside-toplevel
-    return json.loads(json.dumps(module_args, cls=AnsibleJSONEncoder, vault_to_text=True))
+    return json.dumps(params, cls=AnsibleJSONEncoder, vault_to_text=True).encode("utf-8")
 
 
-def _run_main(module, params):
-    """Run `module.main()` with `params` instead of stdin's; its printed output and error text."""
-
-    class ModuleGivenItsParameters(basic.AnsibleModule):
-        def _load_params(self):
-            self.params = copy.deepcopy(params)
-
-    previous_class = AnsibleAWSModule.default_settings["module_class"]
-    previous_profile = getattr(basic, "_ANSIBLE_PROFILE", None)
-    out, err = io.StringIO(), io.StringIO()
-    AnsibleAWSModule.default_settings["module_class"] = ModuleGivenItsParameters
+def _run_main(module, args_file):
+    """Run `module.main()` reading `args_file` where a module process reads its standard input; its printed output and
+    error text. The module's own AnsibleModule decodes, validates and masks as it would in a process."""
+    saved = {name: getattr(basic, name) for name in _MODULE_GLOBALS if hasattr(basic, name)}
+    basic._ANSIBLE_ARGS = args_file
     if _PROFILES:
-        basic._ANSIBLE_PROFILE = PROFILE  # how the module encodes its result
+        basic._ANSIBLE_PROFILE = PROFILE
+    out, err = io.StringIO(), io.StringIO()
     try:
         with _warm_models(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -157,22 +150,26 @@ def _run_main(module, params):
             except SystemExit:
                 pass  # exit_json and fail_json end the module so
     finally:
-        AnsibleAWSModule.default_settings["module_class"] = previous_class
-        if _PROFILES:
-            basic._ANSIBLE_PROFILE = previous_profile
+        for name, value in saved.items():
+            setattr(basic, name, value)
     return out.getvalue(), err.getvalue()
 
 
 def _as_ansible_parses_it(action, stdout, stderr):
     """What _execute_module makes of a module's output: its JSON parsed (a module that printed none fails with the
-    output shown), the keys a module may not set removed."""
-    response = dict(rc=0, stdout=stdout, stderr=stderr)
+    output shown), the keys a module may not set removed. ansible-core 2.21 parses into a task result object,
+    earlier lines into a dict."""
+    response = dict(rc=0, stdout=stdout, stdout_lines=stdout.splitlines(), stderr=stderr, stderr_lines=stderr.splitlines())
     if "profile" in inspect.signature(action._parse_returned_data).parameters:
-        data = action._parse_returned_data(response, PROFILE)
+        parsed = action._parse_returned_data(response, PROFILE)
     else:
-        data = action._parse_returned_data(response)
-    remove_internal_keys(data)
-    return data
+        parsed = action._parse_returned_data(response)
+    if hasattr(parsed, "as_result_dict"):  # ansible-core 2.21+
+        parsed.remove_internal_keys()
+        return parsed.as_result_dict(for_round_trip=True)
+    from ansible.vars.clean import remove_internal_keys  # pylint: disable=import-outside-toplevel
+    remove_internal_keys(parsed)
+    return parsed
 
 
 class ModuleInWorkerAction(ActionBase):
