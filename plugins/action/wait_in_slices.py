@@ -112,14 +112,27 @@ class ActionModule(ActionBase):
         warnings, deprecations, lines = [], [], []
         slices = renewals = 0
         changed = False
+        durations, pending = {}, None
         while True:
             if renewal and renewal["expires_at"] - time.time() < renewal["refresh_seconds"]:
                 self._renew(renewal, task_vars, [module_args, audit_args])
                 renewals += 1
-            outcome = run_module(self, module, dict(module_args, wait_timeout=slice_seconds, wait_deadline=deadline,
-                                                    wait_started=started), task_vars)
+            slice_started = time.time()
+            # A module that said which wait its slice ended in is told so in the next slice (it times that wait from
+            # its real beginning); other modules never see the option.
+            slice_args = dict(module_args, wait_timeout=slice_seconds, wait_deadline=deadline, wait_started=started)
+            if pending:
+                slice_args["wait_pending"] = pending
+            outcome = run_module(self, module, slice_args, task_vars)
             slices += 1
             changed = changed or bool(outcome.get("changed"))
+            # Each slice returns how long the waits it saw end took: the task returns them all. A wait the last slice
+            # ended in, which this one did not wait for, ended in between: timed up to this slice's start.
+            durations.update({key: value for key, value in (outcome.get("wait_seconds") or {}).items() if key not in durations})
+            again = (outcome.get("wait_pending") or {}).get("name")
+            if pending and pending["name"] not in durations and pending["name"] != again and not outcome.get("failed"):
+                durations[pending["name"]] = round(slice_started - started - float(pending["since"]), 1)
+            pending = outcome.get("wait_pending")
             warnings += [item for item in outcome.pop("warnings", []) if item not in warnings]
             deprecations += [item for item in outcome.pop("deprecations", []) if item not in deprecations]
             waited = int(round(time.time() - started))
@@ -141,6 +154,8 @@ class ActionModule(ActionBase):
         if outcome.get("failed") and slices > 1:
             outcome["msg"] = "%s (the whole wait: %s s of timeout=%s s, in %d slices)" % (outcome.get("msg", "failed"), waited, args["timeout"], slices)
         result.update(outcome)
+        if durations:
+            result["wait_seconds"] = durations
         # A later slice finds what the first one started (a copy in flight is reused): the task changed what any did.
         result.update(changed=changed, slices=slices, slice_seconds=slice_seconds, waited_seconds=waited, progress_lines=lines,
                       credentials_renewed=renewals)

@@ -6,7 +6,8 @@
 
 Tables have the original pipeline design's shape:
 - state table, hash key `operation_id` (S): one item per operation, plus a lock item for each target a run
-  holds, whose key is `lock#<target>` and which release deletes (no second table or index is needed);
+  holds, whose key is `lock#<target>` and which release deletes (no second table or index is needed), and a
+  history item per target, `history#<target>`: how long the waits of its last successful refresh took;
 - audit table, hash key `operation_id` (S), range key `timestamp` (S): one item per event. The range
   key is `<UTC ISO-8601 with microseconds>#<sequence>`, the sequence coming from an atomic counter on
   the operation item, so events written in the same microsecond still sort in the order they happened.
@@ -25,6 +26,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction imp
 # pylint: disable=unused-import
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import _SECONDS_PER_DAY
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import AuditStoreError
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import HISTORY_KEY_PREFIX
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import LockHeldError  # noqa: F401
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import TargetLock
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_tables import _from_dynamodb_value
@@ -347,6 +349,9 @@ class AuditStore(TargetLock):
                 written, items = dict(record, updated_at=iso(now), event_sequence=sequence), [update]
             items.append(self._event_put(operation_id, sequence, now, "operation_" + status.lower(), record["target"],
                                          status=status, details=details, error=error))
+            history = self._history_put(written, now) if status == "SUCCEEDED" else None
+            if history:
+                items.append(history)
             if release:
                 items.append({"Delete": self.lock_release(record["target"], operation_id)})
             reasons = self._transact(items)
@@ -358,6 +363,33 @@ class AuditStore(TargetLock):
             if release and reasons[-1] == "ConditionalCheckFailed":
                 release = False  # the lock is gone or someone took it over after our lease expired: it is theirs now
         raise AuditStoreError("operation %r kept changing while this run finished it as %s: run again" % (operation_id, status))
+
+    def wait_history(self, target):
+        """How long the waits of the target's last successful refresh took, by step (each step's details.wait_seconds:
+        wait name -> seconds), with that operation's id and end; None before the first one."""
+        response = self._call("get_item", TableName=self.state_table, Key={"operation_id": {"S": HISTORY_KEY_PREFIX + target}})
+        if not response.get("Item"):
+            return None
+        item = self._deserialize(response["Item"])
+        return {"operation_id": item.get("from_operation_id"), "finished_at": item.get("finished_at"), "steps": item.get("wait_seconds") or {}}
+
+    def _history_put(self, record, now):
+        """The transaction item that keeps how long a successful operation's waits took as its target's history, or None
+        when no step recorded any (a run that found everything done leaves the earlier history in place)."""
+        durations = {}
+        for step, entry in (record.get("steps") or {}).items():
+            step_waits = (entry.get("details") or {}).get("wait_seconds")
+            if isinstance(step_waits, dict):
+                numbers = {name: seconds for name, seconds in step_waits.items()
+                           if isinstance(seconds, (int, float)) and not isinstance(seconds, bool)}
+                if numbers:
+                    durations[step] = numbers
+        if not durations:
+            return None
+        item = {"operation_id": HISTORY_KEY_PREFIX + record["target"], "item_type": "history", "target": record["target"],
+                "from_operation_id": record["operation_id"], "finished_at": iso(now), "wait_seconds": durations,
+                "expires_at": int(now.timestamp()) + self.retention_days * _SECONDS_PER_DAY}
+        return {"Put": dict(TableName=self.state_table, Item=self._serialize(_to_dynamodb_value(item)))}
 
     def _last_step_entries(self, operation_id, record, last_step, now):
         """The entries that record `last_step`'s success, or none when it is not given or already recorded."""

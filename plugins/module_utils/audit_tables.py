@@ -19,6 +19,8 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 LOCK_KEY_PREFIX = "lock#"
+# The target's wait history: when the waits of its last successful refresh ended (AuditStore.wait_history).
+HISTORY_KEY_PREFIX = "history#"
 _SECONDS_PER_DAY = 86400
 
 

@@ -7,6 +7,7 @@ one deadline for the whole run, timings per phase, the waits, and the swap's dow
 
 from __future__ import annotations
 
+import re
 import time
 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils import markers
@@ -47,12 +48,21 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting impor
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitBudget
 
+_QUOTED = re.compile(r"'[^']*'")
+
+
+def wait_key(step, what):
+    """A wait's name that is the same from one slice, attempt or refresh to the next: the plan step's phase and what is
+    waited for, without the names of clusters and instances (a temporary cluster's name changes with the operation)."""
+    return "%s: %s" % (step["phase"] if step else "run", _QUOTED.sub("_", what))
+
 
 class RunnerBase:
     """Carries out a plan's steps with a single deadline; records timings per phase, waits and the swap's downtime."""
 
     def __init__(self, client, ctx, wait_timeout, min_interval, max_interval, password_reader=None, clock=time.monotonic,
-                 sleep=time.sleep, on_progress=None, waited_before=0.0, wait_deadline=None, wait_started=None):
+                 sleep=time.sleep, on_progress=None, waited_before=0.0, wait_deadline=None, wait_started=None,
+                 expected_wait_seconds=None, wait_pending=None):
         self.client = client
         self.ctx = RestoreContext.of(ctx)
         self.clock = clock
@@ -68,6 +78,14 @@ class RunnerBase:
         self.changed = False
         self.timings = {}
         self.waits = []
+        # How long each wait took, by wait_key: the next refresh of the target expects its waits to take about as long
+        # (expected_wait_seconds) and polls around those moments. A wait an earlier slice ended in (wait_pending:
+        # name, and since when, in WaitBudget.offset) is timed from its real beginning; one this run's slice ends in
+        # becomes the next slice's wait_pending.
+        self.wait_seconds = {}
+        self.expected_wait_seconds = dict(expected_wait_seconds or {})
+        self.resumed_wait = dict(wait_pending) if wait_pending else None
+        self.wait_pending = None
         self.done = []
         self.downtime_started = None
         self.downtime_seconds = None
@@ -81,15 +99,22 @@ class RunnerBase:
 
     def wait(self, observe, what, fast=False):
         min_interval = min(self.min_interval, 0.5) if fast else self.min_interval
+        key = wait_key(self.current, what)
+        began = self.budget.offset()
+        if self.resumed_wait and self.resumed_wait.get("name") == key:
+            began, self.resumed_wait = float(self.resumed_wait.get("since", began)), None
         try:
             report = self.budget.wait(observe, what, min_interval=min_interval, max_interval=max(min_interval, self.max_interval),
-                                      on_progress=self.on_progress, sleep=self.sleep, report_spent=False)
+                                      on_progress=self.on_progress, sleep=self.sleep, report_spent=False, began=began,
+                                      expected_seconds=None if key in self.wait_seconds else self.expected_wait_seconds.get(key))
         except WaitTimeout as error:
+            self.wait_pending = {"name": key, "since": round(began, 1)}
             self.waits.append({"what": what, "status": error.last_status, "timed_out": True})
             raise RestoreError("%s (wait_timeout=%ss for the whole run); run again to resume from here" % (error, self.wait_timeout)) from None
         except WaitFailed as error:
             raise RestoreError(str(error)) from None
         self.waits.append({"what": what, "waited_seconds": report["waited_seconds"], "polls": report["polls"], "status": report["status"]})
+        self.wait_seconds.setdefault(key, round(self.budget.offset() - began, 1))
         return report
 
     def run(self, steps):

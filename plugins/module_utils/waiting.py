@@ -12,6 +12,10 @@ targets do not poll in step, and it keeps a progress trail for the module's resu
 
 When the resource reports a percentage (snapshot copies do), the rate since it began to move predicts the end:
 the loop sleeps until then (within the interval bounds), so a copy is noticed about when it ends, with few calls.
+When the caller knows how long the same wait took last time (the target's previous refresh, recorded in the audit
+trail), the loop polls at the longest interval until shortly before that moment, then closely around it, and falls
+back to the growing interval once it has passed: a daily refresh is noticed within about 2 % of its wait, with
+few calls, and a wait that runs longer or shorter than last time is still noticed within the longest interval.
 A caller that waits in slices (the restore role's dbops.aurora_restore.wait_in_slices) passes when the whole wait
 started and when it must end: each slice's intervals go on growing from there, and only the slice that reaches the end
 fails. WaitBudget holds this for one module run, on one clock.
@@ -27,6 +31,10 @@ DEFAULT_ELAPSED_FRACTION = 0.05
 DEFAULT_MIN_INTERVAL = 2.0
 DEFAULT_MAX_INTERVAL = 30.0
 DEFAULT_JITTER = 0.2
+# With an expected end: close polls begin this fraction of it before (at least one shortest interval before), and
+# are this fraction of it apart (at least the shortest interval), until as long after it as they began before.
+EXPECTED_LEAD_FRACTION = 0.05
+EXPECTED_PRECISION_FRACTION = 0.02
 PROGRESS_TRAIL_LIMIT = 50
 
 
@@ -60,17 +68,67 @@ class Observation:
 
 
 def next_interval(elapsed, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
-                  elapsed_fraction=DEFAULT_ELAPSED_FRACTION, jitter=DEFAULT_JITTER, rand=random.random, predicted_remaining=None):
+                  elapsed_fraction=DEFAULT_ELAPSED_FRACTION, jitter=DEFAULT_JITTER, rand=random.random, predicted_remaining=None,
+                  expected_end=None):
     """The pause before the next poll.
 
     With a predicted remaining time: that time, clamped (the next poll lands about when the wait ends).
+    With an expected end (seconds into the wait, from an earlier run of the same wait): see expected_interval.
     Otherwise a fraction of the time waited, clamped, with +/- jitter.
     """
     if predicted_remaining is not None:
         return max(min_interval, min(max_interval, predicted_remaining))
+    if expected_end is not None:
+        interval = expected_interval(elapsed, expected_end, min_interval, max_interval)
+        if interval is not None:
+            return interval
     base = min(max_interval, max(min_interval, elapsed * elapsed_fraction))
     spread = base * jitter * (2 * rand() - 1)
     return max(0.1, min(max_interval, base + spread))
+
+
+def wait_seconds_problem(value, option="expected_wait_seconds"):
+    """Why `value` is not a map of wait names to seconds (as a module's wait_seconds returns it), one line; None when
+    it is one (or empty)."""
+    for name, seconds in (value or {}).items():
+        try:
+            number = float(seconds)
+        except (TypeError, ValueError):
+            number = None
+        if isinstance(seconds, bool) or number is None or not 0 <= number < float("inf"):
+            return "%s: %r is not a number of seconds 0 or more (wait %r)" % (option, seconds, name)
+    return None
+
+
+def wait_pending_problem(value):
+    """Why `value` is not a wait a slice ended in ({name, since}, as a module's wait_pending returns it), or None."""
+    if value is None:
+        return None
+    if not isinstance(value.get("name"), str) or wait_seconds_problem({value["name"]: value.get("since")}, "wait_pending"):
+        return "wait_pending: needs name (text) and since (seconds 0 or more), as the previous slice returned it; got %r" % (value,)
+    return None
+
+
+def wait_seconds(value):
+    """`value` (checked by wait_seconds_problem) as wait name -> float seconds."""
+    return {str(name): float(seconds) for name, seconds in (value or {}).items()}
+
+
+def expected_interval(elapsed, expected_end, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL):
+    """The pause before the next poll of a wait expected to end `expected_end` seconds in, `elapsed` seconds in; None
+    once the close polls around that end are over (the wait took longer than expected: the growing interval takes over).
+
+    Before the close polls: the longest interval, cut so the first close poll lands when they begin. The longest
+    interval still bounds how late a wait that ends early is noticed.
+    """
+    precision = min(max_interval, max(min_interval, expected_end * EXPECTED_PRECISION_FRACTION))
+    lead = max(precision, expected_end * EXPECTED_LEAD_FRACTION)
+    close_from, close_until = expected_end - lead, expected_end + lead
+    if elapsed >= close_until:
+        return None
+    if elapsed < close_from:
+        return max(min_interval, min(max_interval, close_from - elapsed))
+    return precision
 
 
 class ProgressRate:
@@ -103,12 +161,14 @@ class ProgressRate:
 
 def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
                elapsed_fraction=DEFAULT_ELAPSED_FRACTION, on_progress=None, clock=time.monotonic, sleep=time.sleep,
-               rand=random.random, already_spent=0.0, waited_before=0.0):
+               rand=random.random, already_spent=0.0, waited_before=0.0, expected_remaining=None):
     """Call `observe()` until it reports done, fails, or `timeout` seconds pass.
 
     `already_spent` is what the caller's overall budget lost before this wait (earlier waits, API calls):
     the timeout message reports the whole budget, which is what the user configured.
     `waited_before` is how long this same wait ran in earlier calls (slices): the interval grows from there.
+    `expected_remaining`: in how many seconds the wait is expected to end (the same wait took that long last time);
+    the polls gather around that moment (expected_interval).
 
     `observe` returns an Observation. `on_progress(report)` is called whenever the status or percent
     changes (to log or heartbeat). Returns a report dict: waited_seconds, polls, status, percent_progress,
@@ -119,6 +179,7 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
     polls = 0
     last = None
     rate = ProgressRate()
+    expected_end = None if expected_remaining is None else waited_before + max(0.0, expected_remaining)
     while True:
         observation = observe()
         polls += 1
@@ -144,7 +205,7 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
                 _report(elapsed, polls, observation, trail),
             )
         interval = next_interval(elapsed + waited_before, min_interval, max_interval, elapsed_fraction, rand=rand,
-                                 predicted_remaining=rate.remaining(elapsed, observation.percent))
+                                 predicted_remaining=rate.remaining(elapsed, observation.percent), expected_end=expected_end)
         sleep(min(remaining, interval))
 
 
@@ -182,6 +243,8 @@ class WaitBudget:
     seconds) when the run is one slice of a longer wait. `wait_started` (epoch seconds) is when that longer wait
     began: the run's first wait continues it, so its intervals start from there, not from the shortest.
     `waited_before` is the deprecated way to say the same (seconds).
+    offset() is how far into that longer wait (or into this run, without one) the run is, the same clock from one
+    slice to the next: a wait that began in an earlier slice is timed from there (`began`).
     """
 
     def __init__(self, wait_timeout, wait_deadline=None, wait_started=None, waited_before=0.0, clock=time.monotonic,
@@ -195,6 +258,7 @@ class WaitBudget:
         if wait_started is not None:
             waited_before = max(0.0, now() - float(wait_started))
         self.waited_before = float(waited_before or 0.0)
+        self.offset_at_start = self.waited_before
         self.timed_out = False  # a wait ran out of time (the run's, or only the caller's slice of it)
 
     def spent(self):
@@ -203,22 +267,33 @@ class WaitBudget:
     def remaining(self):
         return max(0.0, self.seconds - self.spent())
 
+    def offset(self):
+        return self.offset_at_start + self.spent()
+
     def ended_early(self):
         """The run timed out, and only its slice ended: the whole wait's deadline is still ahead."""
         return self.timed_out and slice_ended_early(self.wait_deadline, self.now)
 
     def wait(self, observe, what, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL, on_progress=None,
-             sleep=time.sleep, report_spent=True, continues=True):
+             sleep=time.sleep, report_spent=True, continues=True, expected_seconds=None, began=None):
         """wait_until with what is left of the budget. `report_spent`: a timeout message counts the whole run's
         seconds (what the user configured), not this wait's alone. `continues`: this wait is the one an earlier
-        slice was waiting on (the first such wait of the run takes over its elapsed time)."""
+        slice was waiting on (the first such wait of the run takes over its elapsed time). `expected_seconds`: how
+        long the same wait took last time, from `began` (the offset() at which it began, now by default); ignored once
+        passed."""
         waited_before = 0.0
         if continues:
             waited_before, self.waited_before = self.waited_before, 0.0
+        expected_remaining = None
+        if expected_seconds is not None:
+            expected_end = (self.offset() if began is None else float(began)) + float(expected_seconds)
+            if expected_end > self.offset():
+                expected_remaining = expected_end - self.offset()
         try:
             return wait_until(observe, what, self.remaining(), min_interval=min_interval, max_interval=max_interval,
                               on_progress=on_progress, clock=self.clock, sleep=sleep,
-                              already_spent=self.spent() if report_spent else 0.0, waited_before=waited_before)
+                              already_spent=self.spent() if report_spent else 0.0, waited_before=waited_before,
+                              expected_remaining=expected_remaining)
         except WaitTimeout:
             self.timed_out = True
             raise

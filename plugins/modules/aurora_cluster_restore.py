@@ -311,6 +311,18 @@ options:
       - Deprecated, use I(wait_started). How long this wait already ran in earlier calls, in seconds.
     type: float
     default: 0
+  expected_wait_seconds:
+    description:
+      - How long each wait took last time, as RV(wait_seconds) returned it (the restore role passes the target's
+        previous refresh, from the audit trail). Polls gather around the moment each wait is expected to end, a
+        fraction of it apart, instead of growing from the shortest interval; a wait that runs longer than last time
+        goes back to the growing interval, one that ends sooner is noticed within I(poll_interval_max).
+    type: dict
+  wait_pending:
+    description:
+      - For callers that wait in slices, the RV(wait_pending) of the previous slice (the wait it ended in, and since
+        when). That wait, if this call waits for it again, is timed from its real beginning in RV(wait_seconds).
+    type: dict
   operation_id:
     description: The restore operation (see M(dbops.aurora_restore.restore_audit)); recorded in the marker tags.
     type: str
@@ -490,6 +502,19 @@ waits:
   returned: always
   type: list
   elements: dict
+wait_seconds:
+  description:
+    - How long each wait of the run took, in seconds, by wait name (the plan's phase and what was waited for, without
+      the names of clusters). Pass it as I(expected_wait_seconds) next time.
+  returned: always
+  type: dict
+  sample: {"restore: cluster _ to become available": 412.3, "instances: the instances of cluster _ to become available": 493.1}
+wait_pending:
+  description:
+    - The wait this call's slice ended in, C(name) (as in RV(wait_seconds)) and C(since) (when it began, in seconds from
+      I(wait_started)), when only the slice timed out. Pass it as I(wait_pending) to the next slice.
+  returned: when timed_out
+  type: dict
 downtime_seconds:
   description:
     - Seconds the target name did not answer with the restored data and password. With C(swap), from the first
@@ -574,6 +599,9 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import validate_identifier
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import writer_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_runner import Runner
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_seconds
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_pending_problem
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_seconds_problem
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import SecretError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.secrets import master_password_problem
@@ -642,6 +670,8 @@ def argument_spec():
         waited_seconds=dict(type="float", default=0, removed_in_version="1.0.0", removed_from_collection="dbops.aurora_restore"),
         wait_deadline=dict(type="float"),
         wait_started=dict(type="float"),
+        expected_wait_seconds=dict(type="dict"),
+        wait_pending=dict(type="dict"),
         operation_id=dict(type="str"),
         force=dict(type="bool", default=False),
     )
@@ -713,6 +743,9 @@ def validate_options(params, region):
     if params["poll_interval_min"] <= 0 or params["poll_interval_max"] < params["poll_interval_min"]:
         raise RestoreError("poll intervals: need 0 < poll_interval_min <= poll_interval_max, got %s and %s"
                            % (params["poll_interval_min"], params["poll_interval_max"]))
+    for problem in (wait_seconds_problem(params["expected_wait_seconds"]), wait_pending_problem(params["wait_pending"])):
+        if problem:
+            raise RestoreError(problem)
     account = params["expected_account_id"]
     if account is not None and not (len(account) == 12 and account.isdigit()):
         raise RestoreError("expected_account_id %r is not a 12-digit AWS account id" % account)
@@ -960,7 +993,7 @@ def run(module):
     result = dict(changed=plan_changes(steps), cluster_identifier=target, strategy=params["strategy"],
                   snapshot_restored=snapshot["DBClusterSnapshotArn"], source_type=params["source_type"],
                   plan=public_plan(steps), completed_steps=[],
-                  timings={}, waits=[], downtime_seconds=None, final_snapshots=[], awaiting_cutover=awaiting_cutover,
+                  timings={}, waits=[], wait_seconds={}, downtime_seconds=None, final_snapshots=[], awaiting_cutover=awaiting_cutover,
                   ready_cluster_identifier=ready, engine_version=version, engine_version_source=version_source,
                   storage_type=restore_storage_type(params, snapshot))
     if module.check_mode:
@@ -969,14 +1002,15 @@ def run(module):
 
     runner = Runner(client, ctx, params["wait_timeout"], params["poll_interval_min"], params["poll_interval_max"],
                     password_reader=lambda: password_holder["password"], waited_before=params["waited_seconds"],
-                    wait_deadline=params["wait_deadline"], wait_started=params["wait_started"])
+                    wait_deadline=params["wait_deadline"], wait_started=params["wait_started"],
+                    expected_wait_seconds=wait_seconds(params["expected_wait_seconds"]), wait_pending=params["wait_pending"])
     try:
         runner.run(steps)
     except RestoreError as error:
         return result, (error, runner)
     runner.finish_replace_downtime()
     result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
-                  downtime_seconds=runner.downtime_seconds, final_snapshots=runner.final_snapshots)
+                  wait_seconds=runner.wait_seconds, downtime_seconds=runner.downtime_seconds, final_snapshots=runner.final_snapshots)
     result.update(target_facts(client, ready))
     if len(result.get("instances") or []) > params["instances"]["count"]:
         module.warn("cluster %r has %d instances, more than instances.count=%d; extra instances are not deleted"
@@ -1008,10 +1042,11 @@ def main():
     if failure:
         error, runner = failure
         result.update(changed=runner.changed, completed_steps=runner.done, timings=runner.timings, waits=runner.waits,
-                      final_snapshots=runner.final_snapshots)
+                      wait_seconds=runner.wait_seconds, final_snapshots=runner.final_snapshots)
         if runner.budget.ended_early():
             # Only this call's slice ended: its progress, and the next call carries on from what exists.
-            result.update(timed_out=True, wait_phase=runner.current["phase"] if runner.current else None, wait_status=str(error))
+            result.update(timed_out=True, wait_phase=runner.current["phase"] if runner.current else None, wait_status=str(error),
+                          wait_pending=runner.wait_pending)
             module.exit_json(**result)
         if runner.current:
             result.update(failed_step="%s:%s" % (runner.current["action"], runner.current["cluster"]), failed_phase=runner.current["phase"])

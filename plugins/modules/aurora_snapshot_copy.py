@@ -153,6 +153,18 @@ options:
       - Deprecated, use I(wait_started). How long this wait already ran in earlier calls, in seconds.
     type: float
     default: 0
+  expected_wait_seconds:
+    description:
+      - How long each wait for a copy took last time, as RV(wait_seconds) returned it (the restore role passes the
+        target's previous refresh, from the audit trail). Until the copy's percentage predicts its end, polls gather
+        around the moment it is expected to end instead of growing from the shortest interval; a copy that runs longer
+        than last time goes back to the growing interval, one that ends sooner is noticed within I(poll_interval_max).
+    type: dict
+  wait_pending:
+    description:
+      - For callers that wait in slices, the RV(wait_pending) of the previous slice (the wait it ended in, and since
+        when). That wait, if this call waits for it again, is timed from its real beginning in RV(wait_seconds).
+    type: dict
   keep_newest:
     description: With I(state=absent), keep this many newest copies per source cluster.
     type: int
@@ -321,6 +333,19 @@ wait:
   description: How the wait went, waited_seconds, polls, the last status and percent, and the status changes with elapsed seconds.
   returned: when the module waited
   type: dict
+wait_seconds:
+  description:
+    - How long each wait for a copy took, in seconds, by wait name (C(snapshot copy), or the two steps' names). Pass it
+      as I(expected_wait_seconds) next time.
+  returned: when the module waited for a copy
+  type: dict
+  sample: {"snapshot copy": 1260.4}
+wait_pending:
+  description:
+    - The wait this call's slice ended in, C(name) (as in RV(wait_seconds)) and C(since) (when it began, in seconds from
+      I(wait_started)), when only the slice timed out. Pass it as I(wait_pending) to the next slice.
+  returned: when timed_out during a wait for a copy
+  type: dict
 waited_for_copy_slot_seconds:
   description: Seconds spent waiting because 5 cross-region copies were already in flight to I(region).
   returned: when state=present
@@ -369,6 +394,9 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots imp
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_pending_problem
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_seconds
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_seconds_problem
 
 MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
@@ -477,7 +505,16 @@ class SnapshotCopies(SnapshotAccess):
             return Observation(status, done=status == "available", failed=status in snap.FAILED_STATUSES,
                                percent=current.get("PercentProgress"), resource=current)
 
-        report = self.budget.wait(observe, "%s %r" % (describe_as, identifier), max_interval=self.params["poll_interval_max"])
+        durations = self.result.setdefault("wait_seconds", {})
+        began, resumed = self.budget.offset(), self.params["wait_pending"]
+        if resumed and resumed["name"] == describe_as and describe_as not in durations:
+            began = float(resumed["since"])
+        expected = None if describe_as in durations else wait_seconds(self.params["expected_wait_seconds"]).get(describe_as)
+        self.result["wait_pending"] = {"name": describe_as, "since": round(began, 1)}
+        report = self.budget.wait(observe, "%s %r" % (describe_as, identifier), max_interval=self.params["poll_interval_max"],
+                                  expected_seconds=expected, began=began)
+        del self.result["wait_pending"]
+        durations.setdefault(describe_as, round(self.budget.offset() - began, 1))
         resource = report.pop("resource")
         self.result.setdefault("waits", []).append(dict(report, snapshot=identifier))
         self.result["wait"] = report
@@ -651,6 +688,9 @@ def validate(params):
         raise SnapshotError("poll_interval_max must be at least 1 second, got %d" % params["poll_interval_max"])
     if params["waited_seconds"] < 0:
         raise SnapshotError("waited_seconds must be 0 or more, got %s" % params["waited_seconds"])
+    for problem in (wait_seconds_problem(params["expected_wait_seconds"]), wait_pending_problem(params["wait_pending"])):
+        if problem:
+            raise SnapshotError(problem)
     if params["keep_newest"] is not None and params["keep_newest"] < 0:
         raise SnapshotError("keep_newest must be 0 or more, got %d" % params["keep_newest"])
     if params["final_snapshots_of"] and params["state"] != "absent":
@@ -689,6 +729,8 @@ def main():
         waited_seconds=dict(type="float", default=0, removed_in_version="1.0.0", removed_from_collection="dbops.aurora_restore"),
         wait_deadline=dict(type="float"),
         wait_started=dict(type="float"),
+        expected_wait_seconds=dict(type="dict"),
+        wait_pending=dict(type="dict"),
         keep_newest=dict(type="int"),
         max_age_days=dict(type="float"),
         exclude_snapshot_identifiers=dict(type="list", elements="str", default=[]),

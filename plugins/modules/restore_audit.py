@@ -301,6 +301,25 @@ lock:
     lease_expires_at:
       description: Epoch seconds after which another run may take it over.
       type: int
+wait_history:
+  description:
+    - How long the waits of the target's last successful refresh took, kept at that operation's finish (the state
+      table's item C(history#<target>)), from each step's C(details.wait_seconds); null before the first one. The
+      restore role hands each step's to its wait module as C(expected_wait_seconds).
+  returned: when action=start and the operation is not already succeeded
+  type: dict
+  contains:
+    operation_id:
+      description: The operation the history comes from.
+      type: str
+    finished_at:
+      description: When it finished (UTC ISO-8601).
+      type: str
+    steps:
+      description: Step name -> wait name -> seconds that wait took.
+      type: dict
+  sample: {"operation_id": "dev-app-20261122T043000Z-1a2b3c4d", "finished_at": "2026-11-22T05:02:11.000000+00:00",
+           "steps": {"copy_snapshot": {"snapshot copy": 1260.4}, "restore_cluster": {"restore: cluster _ to become available": 412.3}}}
 step_started:
   description: The step whose start I(action=start) recorded (I(first_step), for a new operation), else null.
   returned: when action=start

@@ -150,6 +150,16 @@ progress_lines:
   type: list
   elements: str
   sample: ["dev-app: snapshot copy copying, 40% after 60 s"]
+wait_seconds:
+  description:
+    - The C(wait_seconds) of every slice together (when the module returns them), how long each wait took by wait
+      name; the first slice that saw a wait end gives its figure.
+    - When a module returns C(wait_pending) (the wait its slice ended in), the next slice gets it as the module's
+      I(wait_pending) option; if that slice did not wait for it, the wait ended in between and is timed up to the
+      slice's start.
+  returned: when the module returned wait_seconds
+  type: dict
+  sample: {"snapshot copy": 1260.4}
 credentials_renewed:
   description: How many times the role was assumed again during the wait.
   returned: always

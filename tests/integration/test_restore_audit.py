@@ -132,6 +132,38 @@ def test_a_finish_with_last_step_records_its_success_and_the_end_in_one_write(ta
     assert not [item for item in raw_items(tables, STATE_TABLE) if item["operation_id"]["S"].startswith("lock#")]
 
 
+def test_a_success_keeps_its_wait_seconds_as_the_targets_history_for_the_next_start(tables, aws_env, tmp_path):
+    first = start(tmp_path, first_step="copy_snapshot")
+    assert first["wait_history"] is None
+    operation_id = first["operation"]["operation_id"]
+    # A wait named after the master password is a measure (a float), not a secret: it is kept.
+    ends = {"copy_snapshot": {"snapshot copy": 201.5},
+            "restore_cluster": {"restore: cluster _ to become available": 98.5, "master_password: the master password reset of cluster _": 180.5}}
+    run(tmp_path, ("copied", dict(action="step", operation_id=operation_id, step="copy_snapshot", step_status="succeeded",
+                                  details={"wait_seconds": ends["copy_snapshot"]}, next_step="restore_cluster")))
+    aws_env.clear_counts()
+    run(tmp_path, ("finish", dict(action="finish", operation_id=operation_id, status="SUCCEEDED", last_step="restore_cluster",
+                                  last_step_details={"wait_seconds": ends["restore_cluster"], "endpoint": "db.example"})))
+    # The history rides in the finish's one transaction.
+    assert aws_env.counts()["services"]["dynamodb"] == {"GetItem": 1, "TransactWriteItems": 1}
+    history = [item for item in raw_items(tables, STATE_TABLE) if item["operation_id"]["S"] == "history#dev-app"]
+    assert len(history) == 1 and history[0]["from_operation_id"]["S"] == operation_id and "expires_at" in history[0]
+
+    second = start(tmp_path)
+    assert second["wait_history"]["operation_id"] == operation_id and second["wait_history"]["steps"] == ends
+    # A failed operation, and a success whose steps waited for nothing, leave the last success's history in place.
+    failed_id = second["operation"]["operation_id"]
+    run(tmp_path, ("copied", dict(action="step", operation_id=failed_id, step="copy_snapshot", step_status="succeeded",
+                                  details={"wait_seconds": {"snapshot copy": 5.0}})),
+        ("fail", dict(action="finish", operation_id=failed_id, status="FAILED", error="boom")))
+    quiet_id = start(tmp_path)["operation"]["operation_id"]
+    run(tmp_path, ("finish", dict(action="finish", operation_id=quiet_id, status="SUCCEEDED", last_step="copy_snapshot",
+                                  last_step_details={"wait_seconds": {}})))
+    assert start(tmp_path, target="dev-app")["wait_history"]["operation_id"] == operation_id
+    # Another target has its own (none yet).
+    assert start(tmp_path, target="staging-app")["wait_history"] is None
+
+
 @pytest.mark.parametrize("as_module", [False, True], ids=["on the controller", "as the module"])
 def test_last_step_only_comes_with_a_success(tables, tmp_path, as_module):
     operation_id = start(tmp_path)["operation"]["operation_id"]
@@ -152,8 +184,9 @@ def test_a_new_operation_records_its_first_step_in_the_same_write_and_a_resume_d
     operation_id = started["operation"]["operation_id"]
     assert started["step_started"] == "preflight"
     assert [(step["name"], step["status"]) for step in started["operation"]["steps"]] == [("preflight", "started")]
-    # One read of the lock, then the lock, the operation and both events in one transaction (and the tables' check).
-    assert aws_env.counts()["services"]["dynamodb"] == {"DescribeTable": 2, "GetItem": 1, "TransactWriteItems": 1}
+    # One read of the lock and one of the target's wait history, then the lock, the operation and both events in one
+    # transaction (and the tables' check).
+    assert aws_env.counts()["services"]["dynamodb"] == {"DescribeTable": 2, "GetItem": 2, "TransactWriteItems": 1}
     events = sorted((int(item["sequence"]["N"]), item["event"]["S"]) for item in raw_items(tables, AUDIT_TABLE))
     assert events == [(1, "operation_started"), (2, "step_started")]
     result = run(tmp_path,

@@ -122,6 +122,7 @@ def the_next_night(emulator, tmp_path):
     wait_for(lambda: source.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="production-nightly")
              ["DBClusterSnapshots"][0]["Status"] == "available")
     targets = ((pipeline_world.ACCOUNT_A, "dev-app"), (pipeline_world.ACCOUNT_B, "staging-app"))
+    first_night = {target: wait_history(account, target) for account, target in targets}
     for account, target in targets:
         rds(account).stop_db_cluster(DBClusterIdentifier=target)
     for account, target in targets:
@@ -136,7 +137,22 @@ def the_next_night(emulator, tmp_path):
                   if snapshot["DBClusterSnapshotIdentifier"].startswith(target + "-final-")]
         assert len(finals) == 1 and {"Key": "dbops:aurora_restore:final-snapshot-of", "Value": target} in finals[0]["TagList"]
         assert len([name for name in copies(account) if name.startswith("dbops-")]) == 1  # the older copy was pruned
+        # The first night's success kept when its waits ended; the second night's start handed them to its steps,
+        # whose waits have the same names from one night to the next, and its success keeps its own.
+        started = [result for name, result in nightly.tasks(target) if name.endswith("Start or resume the operation, taking the target's lock")]
+        assert started[0]["wait_history"]["operation_id"] == first_night[target]["from_operation_id"]["S"]
+        history = wait_history(account, target)
+        assert history["from_operation_id"]["S"] != first_night[target]["from_operation_id"]["S"]
+        for step in ("copy_snapshot", "restore_cluster"):
+            named = set(first_night[target]["wait_seconds"]["M"][step]["M"]) & set(history["wait_seconds"]["M"][step]["M"])
+            assert named, (step, first_night[target], history)
     assert_operator_policies_are_used(emulator)
+
+
+def wait_history(account, target):
+    """The target's wait history item (when the waits of its last successful refresh ended)."""
+    table = pipeline_world.session(account).client("dynamodb", region_name=TARGET_REGION)
+    return table.get_item(TableName="aurora-restore-state", Key={"operation_id": {"S": "history#" + target}})["Item"]
 
 
 # Statements or actions the two nights above do not need, each for a reason; any other unused grant fails the test,

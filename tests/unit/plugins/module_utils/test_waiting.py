@@ -178,3 +178,106 @@ def test_wait_budget_without_a_deadline_is_the_wait_timeout_on_one_clock():
     clock.now = 12.0
     assert budget.seconds == 30 and budget.spent() == 12.0 and budget.remaining() == 18.0
     assert not budget.ended_early()
+
+
+def creating_until(fake, done_at):
+    """A resource that reports no percentage (a cluster being restored), done at `done_at`."""
+    def observe():
+        if fake.now >= done_at:
+            return Observation("available", done=True)
+        return Observation("creating")
+    return observe
+
+
+@pytest.mark.parametrize("expected, actual", [(100, 100), (210, 210), (1800, 1800), (100, 103), (100, 97)])
+def test_a_wait_expected_from_last_time_is_noticed_within_2_percent_with_few_polls(expected, actual):
+    fake, cold = FakeTime(), FakeTime()
+    report = waiting.wait_until(creating_until(fake, actual), "cluster c", timeout=7200, clock=fake.clock, sleep=fake.sleep,
+                                rand=lambda: 0.5, expected_remaining=expected)
+    baseline = waiting.wait_until(creating_until(cold, actual), "cluster c", timeout=7200, clock=cold.clock, sleep=cold.sleep,
+                                  rand=lambda: 0.5)
+    late = report["waited_seconds"] - actual
+    assert 0 <= late <= max(2.0, 0.02 * actual) + 0.01, "noticed %.1f s late" % late
+    assert report["polls"] / (actual / 60) <= 6, "%d polls in %d s" % (report["polls"], actual)
+    # Short waits cost a fraction of the polls; long ones the longest pause's (both: fewer than half to two thirds).
+    assert report["polls"] < baseline["polls"] * 0.6
+
+
+def test_a_wait_that_ends_sooner_than_expected_is_noticed_within_the_longest_interval():
+    fake = FakeTime()
+    report = waiting.wait_until(creating_until(fake, 100), "cluster c", timeout=7200, clock=fake.clock, sleep=fake.sleep,
+                                rand=lambda: 0.5, expected_remaining=1000, max_interval=30)
+    assert 100 <= report["waited_seconds"] <= 130
+
+
+def test_a_wait_that_runs_longer_than_expected_goes_back_to_the_growing_interval():
+    fake = FakeTime()
+    report = waiting.wait_until(creating_until(fake, 1000), "cluster c", timeout=7200, clock=fake.clock, sleep=fake.sleep,
+                                rand=lambda: 0.5, expected_remaining=100, max_interval=30)
+    assert 1000 <= report["waited_seconds"] <= 1000 + 0.05 * 1000 * 1.2 + 0.01
+    # After the close polls around 100 s, the pauses are 5 % of the time waited again, not 2 s.
+    late_sleeps = [pause for pause in fake.sleeps if pause > 0][-5:]
+    assert min(late_sleeps) > 20
+
+
+def test_the_expected_schedule_is_clamped_and_ends_after_the_close_polls():
+    assert waiting.expected_interval(0, 100) == waiting.DEFAULT_MAX_INTERVAL  # far from the end: the longest pause
+    assert waiting.expected_interval(80, 100) == 15  # cut so the first close poll lands 5 s before the end
+    assert waiting.expected_interval(96, 100) == waiting.DEFAULT_MIN_INTERVAL  # 2 % of 100 s is below the shortest
+    assert waiting.expected_interval(1000, 2000) == 30  # 2 % of 2000 s is 40 s, within the longest pause
+    assert waiting.expected_interval(105, 100) is None  # past the close polls: the growing interval again
+    # A percentage's prediction wins over last time's end.
+    assert waiting.next_interval(0, predicted_remaining=7.5, expected_end=100) == 7.5
+
+
+def test_a_wait_budget_times_an_expected_wait_from_when_it_began_in_an_earlier_slice():
+    clock = FakeClock()
+    wall = 1000.0
+    # The third slice of a wait that began 120 s ago; the cluster wait in it began 100 s in, and took 50 s last time.
+    budget = waiting.WaitBudget(60, wait_deadline=wall + 3600, wait_started=wall - 120, clock=clock, now=lambda: wall)
+    done_at = 151.0
+
+    def observe():
+        return waiting.Observation("available", done=True) if 120 + clock.now >= done_at else waiting.Observation("creating")
+
+    report = budget.wait(observe, "cluster c", sleep=clock.sleep, expected_seconds=50, began=100)
+    assert budget.offset() == pytest.approx(120 + report["waited_seconds"])
+    assert 151 <= budget.offset() <= 151 + 2.01 and report["polls"] <= 8
+    # An expected end already passed is ignored: the growing interval applies.
+    assert budget.wait(lambda: waiting.Observation("available", done=True), "again", expected_seconds=10, began=0)["polls"] == 1
+
+
+@pytest.mark.parametrize("value, problem", [
+    ({"a": 12.5, "b": 0}, None),
+    (None, None),
+    ({"a": "soon"}, "expected_wait_seconds: 'soon' is not a number of seconds 0 or more (wait 'a')"),
+    ({"a": -1}, "expected_wait_seconds: -1 is not a number of seconds 0 or more (wait 'a')"),
+    ({"a": True}, "expected_wait_seconds: True is not a number of seconds 0 or more (wait 'a')"),
+    ({"a": float("nan")}, "expected_wait_seconds: nan is not a number of seconds 0 or more (wait 'a')"),
+])
+def test_expected_wait_seconds_are_numbers_of_seconds(value, problem):
+    assert waiting.wait_seconds_problem(value) == problem
+    if problem is None:
+        assert all(isinstance(seconds, float) for seconds in waiting.wait_seconds(value).values())
+
+
+@pytest.mark.parametrize("value, good", [
+    (None, True), ({"name": "snapshot copy", "since": 12.5}, True), ({"name": "snapshot copy"}, False),
+    ({"since": 3}, False), ({"name": "x", "since": "later"}, False), ({"name": "x", "since": -2}, False),
+])
+def test_a_pending_wait_has_a_name_and_when_it_began(value, good):
+    problem = waiting.wait_pending_problem(value)
+    assert (problem is None) == good
+    if not good:
+        assert problem.startswith("wait_pending: needs name (text) and since (seconds 0 or more)")
+
+
+def test_a_restore_wait_has_the_same_name_from_one_refresh_to_the_next():
+    from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_runner import wait_key
+
+    tonight = wait_key({"phase": "restore", "action": "wait_cluster_available"}, "cluster 'dev-app-restoring' to become available")
+    assert tonight == "restore: cluster _ to become available"
+    # Another night's temporary cluster, in another slice (where the plan goes on with the wait step itself).
+    assert wait_key({"phase": "restore", "action": "restore_cluster"}, "cluster 'dev-app-restoring-2' to become available") == tonight
+    assert wait_key({"phase": "instances", "action": "wait_instances_available"}, "the instances of cluster 'x' to become available") != tonight
+    assert wait_key(None, "cluster 'x' to start") == "run: cluster _ to start"
