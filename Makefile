@@ -32,7 +32,7 @@ help:
 	@echo "make matrix        ansible-test sanity and units on every ansible-core line claimed (2.17 to 2.21), own venvs"
 	@echo "make matrix-ends   the same on the oldest and the newest line only (what CI runs)"
 	@echo "make bench         benchmarks that print figures (pipeline, swap vs replace downtime, refresh by method and size, 200 db users)"
-	@echo "make bench-large   the pipeline for 30 targets with minute-long waits (--scale 10; about 15 minutes)"
+	@echo "make bench-large   the pipeline with minute-long waits (--scale 10): one target twice, then 30 targets (about 25 minutes)"
 	@echo "make build         the collection tarball (ansible-galaxy collection build)"
 	@echo "make ee-context    the execution environment's build context (ansible-builder create) in tests/output/ee"
 	@echo "make local-up|local-down|local-status   the local AWS emulator"

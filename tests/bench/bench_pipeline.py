@@ -1,14 +1,20 @@
 """Benchmark: playbooks/restore.yml for one target, then for N targets in parallel from one snapshot.
 
-    python tests/bench/bench_pipeline.py [--targets 10] [--scale 1.0]
+    python tests/bench/bench_pipeline.py [--targets 10] [--scale 1.0] [--refreshes 2] [--poll-interval-max 30]
 
 (--targets 1 runs only the one-target case; --scale 10 gives waits of minutes, closer to AWS's, where Ansible's fixed
 cost per task weighs less and the polling interval has grown.)
 
+The one target is refreshed --refreshes times in a row, each time from a new production snapshot, as a nightly job
+would: the first refresh has no history and polls from the shortest interval up; each later one polls around the
+moments its waits ended the time before (restore_wait_history). The N targets run once, after: the first of them
+has that history, the others none. Polling is capped at --poll-interval-max (the role's default, 30 s).
+
 Starts its own emulator with fixed emulated durations, seeds the production source, builds the world the
 playbook needs (tests/helpers/pipeline_world.py), and runs the real playbook (forks = N) against a generated
 inventory of same-account, same-region targets that all need the same snapshot. Prints, per run:
-  * wall time against the sum of the emulated durations on one target's path (copy, restore, instance, password);
+  * wall time against the sum of the emulated durations on one target's path (copy, the target's deletion when it
+    existed, restore, instance, password);
   * how late the pipeline noticed each finished wait (observed wait minus the emulated duration);
   * the number of snapshot copies made;
   * API calls per service and action (the emulator's counts) and describe calls per waited minute per target.
@@ -58,17 +64,18 @@ def inventory(directory, count):
     return str(directory)
 
 
-# Tasks that run no module: Ansible's own actions, handled in the controller's worker.
+# Tasks that run no module: Ansible's own actions, handled in the controller's worker. (validate_argument_spec is
+# one: its module file is documentation only, its action plugin checks the role's arguments itself.)
 CONTROLLER_ACTIONS = {"ansible.builtin.include_tasks", "include_tasks", "ansible.builtin.set_fact", "set_fact",
                       "ansible.builtin.debug", "debug", "ansible.builtin.assert", "assert", "ansible.builtin.meta",
-                      "meta", "ansible.builtin.fail", "fail", "ansible.builtin.include_role", "include_role"}
-# Ansible's own actions that run in the controller's worker, and this collection's modules, which run there when the
-# task runs on the controller's own Python (as every task of this bench does; plugins/plugin_utils/module_in_worker.py).
-IN_PROCESS_ACTIONS = {"ansible.builtin.validate_argument_spec", "validate_argument_spec"}
+                      "meta", "ansible.builtin.fail", "fail", "ansible.builtin.include_role", "include_role",
+                      "ansible.builtin.validate_argument_spec", "validate_argument_spec"}
 
 
 def in_process(action):
-    return action in IN_PROCESS_ACTIONS or action.startswith("dbops.aurora_restore.")
+    """This collection's modules run in the controller's worker when the task runs on the controller's own Python (as
+    every task of this bench does; plugins/plugin_utils/module_in_worker.py)."""
+    return action.startswith("dbops.aurora_restore.")
 
 
 def children_cpu_seconds():
@@ -90,14 +97,14 @@ def module_runs(result, host):
     return runs
 
 
-def run(emulator, workdir, count, label):
+def run(emulator, workdir, count, label, poll_interval_max):
     emulator.clear_counts()
     inventory_dir = inventory(workdir / label, count)
     cpu_before = children_cpu_seconds()
     started = time.monotonic()
     result = run_playbook(REPO / "playbooks" / "restore.yml", workdir, inventory=inventory_dir,
                           args=("--forks", str(max(count, 5))), extra_env={"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"},
-                          extra_vars={"restore_poll_interval_max": 5})
+                          extra_vars={"restore_poll_interval_max": poll_interval_max})
     wall = time.monotonic() - started
     # ansible-playbook and every process it waited for (workers, modules): the emulator and PostgreSQL run on.
     cpu = children_cpu_seconds() - cpu_before
@@ -129,7 +136,7 @@ def failures(result):
 def report(label, count, result, wall, cpu, counts, operations, emulated, copies_made):
     if result.rc != 0:
         print("  FAILED (rc=%d): %s" % (result.rc, "\n  ".join(failures(result)[:5])))
-    one_path = emulated["copy"] + emulated["restore"] + emulated["instance_create"] + emulated["password_reset"]
+    one_path = emulated["copy"] + restore_path(operations[0] if operations else None, emulated)
     print("\n== %s: %d target(s)" % (label, count))
     print("  wall time %.1f s; emulated durations on one target's path %.1f s; ratio %.2f" % (wall, one_path, wall / one_path))
     print("  controller CPU (ansible-playbook's process tree): %.1f s, %.1f s per target" % (cpu, cpu / count))
@@ -144,8 +151,6 @@ def report(label, count, result, wall, cpu, counts, operations, emulated, copies
              ", ".join("%s=%d" % (module.split(".")[-1], number) for module, number in sorted(runs.items()))))
     # Upper bound of how late a finished wait was noticed: the step's recorded duration (Ansible and API time
     # included) minus the emulated duration of what it waited for.
-    waits = {"copy_snapshot": emulated["copy"],
-             "restore_cluster": emulated["restore"] + emulated["instance_create"] + emulated["password_reset"]}
     if operations:
         steps = operations[0]["steps"]["M"]
         recorded = sum(float(entry["M"]["duration_seconds"]["N"]) for entry in steps.values())
@@ -156,7 +161,7 @@ def report(label, count, result, wall, cpu, counts, operations, emulated, copies
     for operation in operations[:3]:
         steps = operation["steps"]["M"]
         line = []
-        for step, seconds in waits.items():
+        for step, seconds in (("copy_snapshot", emulated["copy"]), ("restore_cluster", restore_path(operation, emulated))):
             recorded = float(steps[step]["M"]["duration_seconds"]["N"])
             line.append("%s %.1f s for %.0f s emulated (+%.1f s, %.0f %%)" % (step, recorded, seconds, recorded - seconds,
                                                                               100.0 * (recorded - seconds) / seconds))
@@ -173,6 +178,18 @@ def report(label, count, result, wall, cpu, counts, operations, emulated, copies
                                          sum(counts["services"].get("dynamodb", {}).values()) / count))
 
 
+def restore_path(operation, emulated):
+    """The emulated durations the restore step waits for: the target's deletion first when it existed (a replace
+    that waited in its delete_target phase), then the restore, its instance and the password reset."""
+    path = emulated["restore"] + emulated["instance_create"] + emulated["password_reset"]
+    waits = {}
+    if operation:
+        details = operation["steps"]["M"]["restore_cluster"]["M"].get("details", {}).get("M", {})
+        waits = details.get("wait_seconds", {}).get("M", {})  # the whole wait's (timings are its last slice's)
+    deleted = any(name.startswith("delete_target:") for name in waits)
+    return path + (emulated["instance_delete"] + emulated["cluster_delete"] if deleted else 0.0)
+
+
 def list_tasks(result, host):
     """Every task of `host` in order: skipped or ran, its action and name (where the controller's cost per task goes)."""
     print("\n  tasks of %s:" % host)
@@ -184,8 +201,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--targets", type=int, default=10)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--refreshes", type=int, default=2, help="refreshes of the one target in a row (the later ones have a history)")
+    parser.add_argument("--poll-interval-max", type=int, default=30, help="restore_poll_interval_max (the role's default: 30)")
     parser.add_argument("--list-tasks", action="store_true", help="also list the first target's tasks: action, ran or skipped")
     arguments = parser.parse_args()
+    if arguments.refreshes < 1 or arguments.targets < 1 or arguments.poll_interval_max < 1:
+        parser.error("--refreshes, --targets and --poll-interval-max must be at least 1")
     emulated = durations(arguments.scale)
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     os.chmod(workdir, 0o755)
@@ -199,25 +220,37 @@ def main():
             rds = boto3.client("rds", region_name="us-west-2")
 
             def copies():
-                return len([s for s in rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
-                            if s["DBClusterSnapshotIdentifier"].startswith("dbops-")])
+                """The pipeline's copies now (a set: the archive step deletes older ones as new ones come)."""
+                return {s["DBClusterSnapshotIdentifier"] for s in rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+                        if s["DBClusterSnapshotIdentifier"].startswith("dbops-")}
 
-            result, wall, cpu, counts = run(emulator, workdir, 1, "one")
-            print("one target: rc=%d" % result.rc)
-            report("one target", 1, result, wall, cpu, counts, step_details(1), emulated, copies())
-            if arguments.list_tasks:
-                list_tasks(result, target_name(1))
+            source = boto3.client("rds", region_name="us-east-1")
+            print("restore_poll_interval_max: %d s" % arguments.poll_interval_max)
+            for refresh in range(1, arguments.refreshes + 1):
+                if refresh > 1:
+                    # The next night's snapshot: a refresh that only reused yesterday's copy would not wait for one.
+                    source.create_db_cluster_snapshot(DBClusterIdentifier="production", DBClusterSnapshotIdentifier="bench-night-%d" % refresh)
+                    time.sleep(3)
+                before = copies()
+                result, wall_refresh, cpu, counts = run(emulator, workdir, 1, "one-%d" % refresh, arguments.poll_interval_max)
+                label = "one target, refresh %d (%s)" % (refresh, "no history" if refresh == 1 else "its waits expected to take refresh %d's times" % (refresh - 1))
+                print("%s: rc=%d" % (label, result.rc))
+                report(label, 1, result, wall_refresh, cpu, counts, step_details(1), emulated, len(copies() - before))
+                if refresh == 1:
+                    wall = wall_refresh
+                    if arguments.list_tasks:
+                        list_tasks(result, target_name(1))
             if arguments.targets <= 1:
                 return
             # A fresh snapshot so the N targets need a new copy, which exactly one of them must make.
-            boto3.client("rds", region_name="us-east-1").create_db_cluster_snapshot(DBClusterIdentifier="production", DBClusterSnapshotIdentifier="bench-fresh")
+            source.create_db_cluster_snapshot(DBClusterIdentifier="production", DBClusterSnapshotIdentifier="bench-fresh")
             time.sleep(3)
             before = copies()
-            result, wall_n, cpu_n, counts = run(emulator, workdir, arguments.targets, "many")
+            result, wall_n, cpu_n, counts = run(emulator, workdir, arguments.targets, "many", arguments.poll_interval_max)
             print("%d targets: rc=%d" % (arguments.targets, result.rc))
             report("%d targets in parallel" % arguments.targets, arguments.targets, result, wall_n, cpu_n, counts, step_details(arguments.targets), emulated,
-                   copies() - before)
-            print("\n  %d targets / one target wall time: %.2f" % (arguments.targets, wall_n / wall))
+                   len(copies() - before))
+            print("\n  %d targets / one target's first refresh, wall time: %.2f" % (arguments.targets, wall_n / wall))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
