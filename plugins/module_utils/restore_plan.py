@@ -315,16 +315,41 @@ def _bring_up(ident, entry, ctx, taken, phase_prefix=""):
     return steps
 
 
+class TakenIdentifiers:
+    """The instance identifiers already taken (lower-case), from an iterable or a function that lists them, called
+    only when a plan names instances: the list is a paginated DescribeDBInstances of the whole account, which a plan
+    that only waits (a wait's later slices) does without."""
+
+    def __init__(self, source):
+        self._source = source
+        self._names = None
+
+    def _loaded(self):
+        if self._names is None:
+            self._names = set(self._source() if callable(self._source) else self._source)
+        return self._names
+
+    def __contains__(self, name):
+        return name in self._loaded()
+
+    def add(self, name):
+        self._loaded().add(name)
+
+    def discard(self, name):
+        self._loaded().discard(name)
+
+
 def plan(ctx, state, taken_instance_ids):
     """The steps from the observed `state` ({id: entry or None} for target, temp, retired) to a ready target.
 
     Raises GuardRefused / RestoreError before returning when something must not be touched. `ctx`: a
-    RestoreContext (or a mapping of its fields).
+    RestoreContext (or a mapping of its fields). `taken_instance_ids`: a set, or a function returning one, called
+    only if the plan needs it (TakenIdentifiers).
     """
     ctx = RestoreContext.of(ctx)
     target, temp, retired = ctx.target, ctx.temp_id, ctx.retired_id
     final = ctx.final_snapshot_identifier
-    taken = set(taken_instance_ids)
+    taken = TakenIdentifiers(taken_instance_ids)
     t_entry, p_entry, r_entry = state.get(target), state.get(temp), state.get(retired)
     steps = []
 

@@ -294,18 +294,6 @@ options:
     description: Longest pause between two status polls, in seconds (the pause grows with the time waited).
     type: float
     default: 30
-  wait_deadline:
-    description:
-      - The absolute end of the whole wait, in epoch seconds, for callers that wait in slices of I(wait_timeout)
-        seconds (the restore role does). A slice that ends before it returns without failing, with
-        RV(timed_out=true) and the wait's progress, and the next call carries on; once it has passed, the wait fails
-        with the timeout message.
-    type: float
-  wait_started:
-    description:
-      - When the whole wait began, in epoch seconds, for callers that wait in slices (with I(wait_deadline)). Polling
-        goes on at the interval the wait had reached instead of starting again at the shortest one.
-    type: float
   waited_seconds:
     description:
       - Deprecated, use I(wait_started). How long this wait already ran in earlier calls, in seconds.
@@ -317,11 +305,6 @@ options:
         previous refresh, from the audit trail). Polls gather around the moment each wait is expected to end, a
         fraction of it apart, instead of growing from the shortest interval; a wait that runs longer than last time
         goes back to the growing interval, one that ends sooner is noticed within I(poll_interval_max).
-    type: dict
-  wait_pending:
-    description:
-      - For callers that wait in slices, the RV(wait_pending) of the previous slice (the wait it ended in, and since
-        when). That wait, if this call waits for it again, is timed from its real beginning in RV(wait_seconds).
     type: dict
   operation_id:
     description: The restore operation (see M(dbops.aurora_restore.restore_audit)); recorded in the marker tags.
@@ -335,6 +318,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - dbops.aurora_restore.waits_in_slices
   - dbops.aurora_restore.runs_in_worker
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -977,7 +961,7 @@ def run(module):
         source_type=params["source_type"], restore_to_time=params["restore_to_time"], force=params["force"],
     ))
     state = observe_state(client, [target, temp, retired] if params["strategy"] == "swap" else [target])
-    steps = plan(ctx, state, taken_instance_ids(client, target))
+    steps = plan(ctx, state, lambda: taken_instance_ids(client, target))
     if any(step["action"] in ("delete_instances", "delete_cluster", "restore_cluster", "create_instances") for step in steps):
         validate_references(module, params, region, snapshot)
     for step in steps:

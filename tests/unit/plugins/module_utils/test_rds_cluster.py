@@ -344,3 +344,21 @@ def test_swap_without_cutover_still_finishes_renames_a_crash_left_half_done():
     state = {"staging": None, "staging-restoring": entry("staging-restoring", tags=ours()), "staging-retired": retired}
     steps = rc.plan(ctx(strategy="swap", cutover=False), state, set())
     assert actions(steps)[0] == ("rename", "staging-restoring")
+
+
+def test_the_taken_instance_names_are_listed_only_when_the_plan_names_instances():
+    listed = []
+
+    def taken():
+        listed.append(True)
+        return {"staging-1"}
+
+    # Every instance exists and is creating: the plan waits, names nothing, and the account's instances are not listed.
+    waiting = {"staging": entry("staging", tags=ours(ready=False), instances=("1", "2"), instance_status="creating")}
+    steps = rc.plan(ctx(), waiting, taken)
+    assert "create_instances" not in [step["action"] for step in steps] and listed == []
+    # A fresh restore names its instances: then they are listed, once.
+    steps = rc.plan(ctx(), {}, taken)
+    assert listed == [True]
+    created = [step for step in steps if step["action"] == "create_instances"][0]
+    assert [spec["identifier"] for spec in created["instances"]] == ["staging-2", "staging-3"]
