@@ -136,18 +136,6 @@ options:
     description: The longest pause, in seconds, between two describe calls while waiting.
     type: int
     default: 30
-  wait_deadline:
-    description:
-      - The absolute end of the whole wait, in epoch seconds, for callers that wait in slices of I(wait_timeout)
-        seconds (the restore role does). A slice that ends before it returns without failing, with
-        RV(timed_out=true) and the wait's progress, and the next call carries on; once it has passed, the wait fails
-        with the timeout message.
-    type: float
-  wait_started:
-    description:
-      - When the whole wait began, in epoch seconds, for callers that wait in slices (with I(wait_deadline)). Polling
-        goes on at the interval the wait had reached instead of starting again at the shortest one.
-    type: float
   waited_seconds:
     description:
       - Deprecated, use I(wait_started). How long this wait already ran in earlier calls, in seconds.
@@ -159,11 +147,6 @@ options:
         target's previous refresh, from the audit trail). Until the copy's percentage predicts its end, polls gather
         around the moment it is expected to end instead of growing from the shortest interval; a copy that runs longer
         than last time goes back to the growing interval, one that ends sooner is noticed within I(poll_interval_max).
-    type: dict
-  wait_pending:
-    description:
-      - For callers that wait in slices, the RV(wait_pending) of the previous slice (the wait it ended in, and since
-        when). That wait, if this call waits for it again, is timed from its real beginning in RV(wait_seconds).
     type: dict
   keep_newest:
     description: With I(state=absent), keep this many newest copies per source cluster.
@@ -180,6 +163,7 @@ notes:
   - Supports check mode, which returns the plan (what would be shared, copied or deleted) and changes nothing.
   - Throttling and transient errors are retried with jittered backoff.
 extends_documentation_fragment:
+  - dbops.aurora_restore.waits_in_slices
   - dbops.aurora_restore.runs_in_worker
   - amazon.aws.common.modules
   - amazon.aws.region.modules
