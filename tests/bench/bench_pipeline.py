@@ -1,6 +1,7 @@
 """Benchmark: playbooks/restore.yml for one target, then for N targets in parallel from one snapshot.
 
     python tests/bench/bench_pipeline.py [--targets 10] [--scale 1.0] [--refreshes 2] [--poll-interval-max 30]
+                                         [--progress-interval 60] [--list-tasks]
 
 (--targets 1 runs only the one-target case; --scale 10 gives waits of minutes, closer to AWS's, where Ansible's fixed
 cost per task weighs less and the polling interval has grown.)
@@ -97,14 +98,14 @@ def module_runs(result, host):
     return runs
 
 
-def run(emulator, workdir, count, label, poll_interval_max):
+def run(emulator, workdir, count, label, poll_interval_max, progress_interval):
     emulator.clear_counts()
     inventory_dir = inventory(workdir / label, count)
     cpu_before = children_cpu_seconds()
     started = time.monotonic()
     result = run_playbook(REPO / "playbooks" / "restore.yml", workdir, inventory=inventory_dir,
                           args=("--forks", str(max(count, 5))), extra_env={"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"},
-                          extra_vars={"restore_poll_interval_max": poll_interval_max})
+                          extra_vars={"restore_poll_interval_max": poll_interval_max, "restore_progress_interval": progress_interval})
     wall = time.monotonic() - started
     # ansible-playbook and every process it waited for (workers, modules): the emulator and PostgreSQL run on.
     cpu = children_cpu_seconds() - cpu_before
@@ -203,10 +204,12 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--refreshes", type=int, default=2, help="refreshes of the one target in a row (the later ones have a history)")
     parser.add_argument("--poll-interval-max", type=int, default=30, help="restore_poll_interval_max (the role's default: 30)")
+    parser.add_argument("--progress-interval", type=int, default=60,
+                        help="restore_progress_interval: a long wait's slice, each a module run with its own describe calls (default 60)")
     parser.add_argument("--list-tasks", action="store_true", help="also list the first target's tasks: action, ran or skipped")
     arguments = parser.parse_args()
-    if arguments.refreshes < 1 or arguments.targets < 1 or arguments.poll_interval_max < 1:
-        parser.error("--refreshes, --targets and --poll-interval-max must be at least 1")
+    if min(arguments.refreshes, arguments.targets, arguments.poll_interval_max, arguments.progress_interval) < 1:
+        parser.error("--refreshes, --targets, --poll-interval-max and --progress-interval must be at least 1")
     emulated = durations(arguments.scale)
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     os.chmod(workdir, 0o755)
@@ -225,14 +228,15 @@ def main():
                         if s["DBClusterSnapshotIdentifier"].startswith("dbops-")}
 
             source = boto3.client("rds", region_name="us-east-1")
-            print("restore_poll_interval_max: %d s" % arguments.poll_interval_max)
+            print("restore_poll_interval_max: %d s, restore_progress_interval: %d s" % (arguments.poll_interval_max, arguments.progress_interval))
             for refresh in range(1, arguments.refreshes + 1):
                 if refresh > 1:
                     # The next night's snapshot: a refresh that only reused yesterday's copy would not wait for one.
                     source.create_db_cluster_snapshot(DBClusterIdentifier="production", DBClusterSnapshotIdentifier="bench-night-%d" % refresh)
                     time.sleep(3)
                 before = copies()
-                result, wall_refresh, cpu, counts = run(emulator, workdir, 1, "one-%d" % refresh, arguments.poll_interval_max)
+                result, wall_refresh, cpu, counts = run(emulator, workdir, 1, "one-%d" % refresh, arguments.poll_interval_max,
+                                                        arguments.progress_interval)
                 label = "one target, refresh %d (%s)" % (refresh, "no history" if refresh == 1 else "its waits expected to take refresh %d's times" % (refresh - 1))
                 print("%s: rc=%d" % (label, result.rc))
                 report(label, 1, result, wall_refresh, cpu, counts, step_details(1), emulated, len(copies() - before))
@@ -246,7 +250,8 @@ def main():
             source.create_db_cluster_snapshot(DBClusterIdentifier="production", DBClusterSnapshotIdentifier="bench-fresh")
             time.sleep(3)
             before = copies()
-            result, wall_n, cpu_n, counts = run(emulator, workdir, arguments.targets, "many", arguments.poll_interval_max)
+            result, wall_n, cpu_n, counts = run(emulator, workdir, arguments.targets, "many", arguments.poll_interval_max,
+                                                arguments.progress_interval)
             print("%d targets: rc=%d" % (arguments.targets, result.rc))
             report("%d targets in parallel" % arguments.targets, arguments.targets, result, wall_n, cpu_n, counts, step_details(arguments.targets), emulated,
                    len(copies() - before))
