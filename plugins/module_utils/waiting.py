@@ -69,7 +69,7 @@ class Observation:
 
 def next_interval(elapsed, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
                   elapsed_fraction=DEFAULT_ELAPSED_FRACTION, jitter=DEFAULT_JITTER, rand=random.random, predicted_remaining=None,
-                  expected_end=None, expected_length=None):
+                  expected_end=None):
     """The pause before the next poll.
 
     With a predicted remaining time: that time, clamped (the next poll lands about when the wait ends).
@@ -79,7 +79,7 @@ def next_interval(elapsed, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAU
     if predicted_remaining is not None:
         return max(min_interval, min(max_interval, predicted_remaining))
     if expected_end is not None:
-        interval = expected_interval(elapsed, expected_end, min_interval, max_interval, expected_length)
+        interval = expected_interval(elapsed, expected_end, min_interval, max_interval)
         if interval is not None:
             return interval
     base = min(max_interval, max(min_interval, elapsed * elapsed_fraction))
@@ -114,19 +114,15 @@ def wait_seconds(value):
     return {str(name): float(seconds) for name, seconds in (value or {}).items()}
 
 
-def expected_interval(elapsed, expected_end, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
-                      expected_length=None):
+def expected_interval(elapsed, expected_end, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL):
     """The pause before the next poll of a wait expected to end `expected_end` seconds in, `elapsed` seconds in; None
     once the close polls around that end are over (the wait took longer than expected: the growing interval takes over).
-    `expected_length`: how long the wait itself is expected to take, when it began after the clock's zero (a slice
-    goes on counting from the whole wait's start); the close polls are fractions of it.
 
     Before the close polls: the longest interval, cut so the first close poll lands when they begin. The longest
     interval still bounds how late a wait that ends early is noticed.
     """
-    length = expected_end if expected_length is None else expected_length
-    precision = min(max_interval, max(min_interval, length * EXPECTED_PRECISION_FRACTION))
-    lead = max(precision, length * EXPECTED_LEAD_FRACTION)
+    precision = min(max_interval, max(min_interval, expected_end * EXPECTED_PRECISION_FRACTION))
+    lead = max(precision, expected_end * EXPECTED_LEAD_FRACTION)
     close_from, close_until = expected_end - lead, expected_end + lead
     if elapsed >= close_until:
         return None
@@ -165,14 +161,14 @@ class ProgressRate:
 
 def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
                elapsed_fraction=DEFAULT_ELAPSED_FRACTION, on_progress=None, clock=time.monotonic, sleep=time.sleep,
-               rand=random.random, already_spent=0.0, waited_before=0.0, expected_remaining=None, expected_length=None):
+               rand=random.random, already_spent=0.0, waited_before=0.0, expected_remaining=None):
     """Call `observe()` until it reports done, fails, or `timeout` seconds pass.
 
     `already_spent` is what the caller's overall budget lost before this wait (earlier waits, API calls):
     the timeout message reports the whole budget, which is what the user configured.
     `waited_before` is how long this same wait ran in earlier calls (slices): the interval grows from there.
-    `expected_remaining`: in how many seconds the wait is expected to end (the same wait took `expected_length` last
-    time); the polls gather around that moment (expected_interval).
+    `expected_remaining`: in how many seconds the wait is expected to end (the same wait took that long last time);
+    the polls gather around that moment (expected_interval).
 
     `observe` returns an Observation. `on_progress(report)` is called whenever the status or percent
     changes (to log or heartbeat). Returns a report dict: waited_seconds, polls, status, percent_progress,
@@ -209,8 +205,7 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
                 _report(elapsed, polls, observation, trail),
             )
         interval = next_interval(elapsed + waited_before, min_interval, max_interval, elapsed_fraction, rand=rand,
-                                 predicted_remaining=rate.remaining(elapsed, observation.percent), expected_end=expected_end,
-                                 expected_length=expected_length)
+                                 predicted_remaining=rate.remaining(elapsed, observation.percent), expected_end=expected_end)
         sleep(min(remaining, interval))
 
 
@@ -298,8 +293,7 @@ class WaitBudget:
             return wait_until(observe, what, self.remaining(), min_interval=min_interval, max_interval=max_interval,
                               on_progress=on_progress, clock=self.clock, sleep=sleep,
                               already_spent=self.spent() if report_spent else 0.0, waited_before=waited_before,
-                              expected_remaining=expected_remaining,
-                              expected_length=None if expected_seconds is None else float(expected_seconds))
+                              expected_remaining=expected_remaining)
         except WaitTimeout:
             self.timed_out = True
             raise

@@ -281,12 +281,3 @@ def test_a_restore_wait_has_the_same_name_from_one_refresh_to_the_next():
     assert wait_key({"phase": "restore", "action": "restore_cluster"}, "cluster 'dev-app-restoring-2' to become available") == tonight
     assert wait_key({"phase": "instances", "action": "wait_instances_available"}, "the instances of cluster 'x' to become available") != tonight
     assert wait_key(None, "cluster 'x' to start") == "run: cluster _ to start"
-
-
-def test_the_close_polls_are_fractions_of_the_wait_itself_not_of_the_whole_sliced_wait():
-    # A 1000 s wait that began 2000 s into the whole wait: polls 20 s apart around its end, from 50 s before it.
-    assert waiting.expected_interval(2940, 3000, max_interval=30, expected_length=1000) == 10
-    assert waiting.expected_interval(2960, 3000, max_interval=30, expected_length=1000) == 20
-    assert waiting.expected_interval(3050, 3000, max_interval=30, expected_length=1000) is None
-    # Measured from the whole wait's start instead, they would be 30 s apart from 150 s before.
-    assert waiting.expected_interval(2860, 3000, max_interval=30) == 30
