@@ -113,7 +113,7 @@ def perform(params, check_mode, dynamodb):
         step_started = params["first_step"] if outcome == "started" else None
         result.update(changed=outcome != "already_succeeded", outcome=outcome, step_started=step_started)
         if outcome != "already_succeeded":
-            # The target's previous refresh: its waits' ends let this one's polls gather where its waits should end.
+            # The target's previous refresh: how long its waits took lets this one's polls gather where they should end.
             result["wait_history"] = store.wait_history(params["target"])
         if lock:
             result["lock"] = {key: lock[key] for key in ("holder_operation_id", "acquired_at", "lease_expires_at")}
