@@ -68,7 +68,10 @@ class RunnerBase:
         self.clock = clock
         self.sleep = sleep
         # Every wait of the run on one budget, cut to a sliced wait's deadline; the first wait continues the slice's.
-        self.budget = WaitBudget(wait_timeout, wait_deadline, wait_started, waited_before, clock=clock)
+        # Each wait is timed by its wait_key (budget.timed_wait): the next refresh of the target expects its waits to take
+        # about as long; a wait this run's slice ends in becomes the next slice's wait_pending.
+        self.budget = WaitBudget(wait_timeout, wait_deadline, wait_started, waited_before, clock=clock,
+                                 expected_wait_seconds=expected_wait_seconds, wait_pending=wait_pending)
         self.started = self.budget.started
         self.wait_timeout = wait_timeout
         self.min_interval = min_interval
@@ -78,19 +81,21 @@ class RunnerBase:
         self.changed = False
         self.timings = {}
         self.waits = []
-        # How long each wait took, by wait_key: the next refresh of the target expects its waits to take about as long
-        # (expected_wait_seconds) and polls around those moments. A wait an earlier slice ended in (wait_pending:
-        # name, and since when, in WaitBudget.offset) is timed from its real beginning; one this run's slice ends in
-        # becomes the next slice's wait_pending.
-        self.wait_seconds = {}
-        self.expected_wait_seconds = dict(expected_wait_seconds or {})
-        self.resumed_wait = dict(wait_pending) if wait_pending else None
-        self.wait_pending = None
         self.done = []
         self.downtime_started = None
         self.downtime_seconds = None
         self.final_snapshots = []
         self.current = None
+
+    @property
+    def wait_seconds(self):
+        """How long each wait took, by wait_key."""
+        return self.budget.durations
+
+    @property
+    def wait_pending(self):
+        """The wait this run's slice ended in ({name, since}), or None."""
+        return self.budget.pending
 
     @property
     def timed_out(self):
@@ -99,22 +104,16 @@ class RunnerBase:
 
     def wait(self, observe, what, fast=False):
         min_interval = min(self.min_interval, 0.5) if fast else self.min_interval
-        key = wait_key(self.current, what)
-        began = self.budget.offset()
-        if self.resumed_wait and self.resumed_wait.get("name") == key:
-            began, self.resumed_wait = float(self.resumed_wait.get("since", began)), None
         try:
-            report = self.budget.wait(observe, what, min_interval=min_interval, max_interval=max(min_interval, self.max_interval),
-                                      on_progress=self.on_progress, sleep=self.sleep, report_spent=False, began=began,
-                                      expected_seconds=None if key in self.wait_seconds else self.expected_wait_seconds.get(key))
+            report = self.budget.timed_wait(wait_key(self.current, what), observe, what, min_interval=min_interval,
+                                            max_interval=max(min_interval, self.max_interval), on_progress=self.on_progress,
+                                            sleep=self.sleep, report_spent=False)
         except WaitTimeout as error:
-            self.wait_pending = {"name": key, "since": round(began, 1)}
             self.waits.append({"what": what, "status": error.last_status, "timed_out": True})
             raise RestoreError("%s (wait_timeout=%ss for the whole run); run again to resume from here" % (error, self.wait_timeout)) from None
         except WaitFailed as error:
             raise RestoreError(str(error)) from None
         self.waits.append({"what": what, "waited_seconds": report["waited_seconds"], "polls": report["polls"], "status": report["status"]})
-        self.wait_seconds.setdefault(key, round(self.budget.offset() - began, 1))
         return report
 
     def run(self, steps):

@@ -33,7 +33,9 @@ class SnapshotAccess:
         self.result = {"changed": False, "plan": self.plan}
         # Every wait of the run (a copy slot, then the copy) on one budget; a slice of a longer wait cuts it.
         self.budget = WaitBudget(self.params["wait_timeout"], self.params.get("wait_deadline"), self.params.get("wait_started"),
-                                 self.params.get("waited_seconds") or 0.0)
+                                 self.params.get("waited_seconds") or 0.0,
+                                 expected_wait_seconds=self.params.get("expected_wait_seconds"),
+                                 wait_pending=self.params.get("wait_pending"))
         self._clients = {}
         self._account_id = None
 

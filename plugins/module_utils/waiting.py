@@ -245,10 +245,13 @@ class WaitBudget:
     `waited_before` is the deprecated way to say the same (seconds).
     offset() is how far into that longer wait (or into this run, without one) the run is, the same clock from one
     slice to the next: a wait that began in an earlier slice is timed from there (`began`).
+    timed_wait() names a wait (wait_key) and keeps its duration in `durations`, which the next refresh passes as
+    `expected_wait_seconds` to poll around the moment it ended; a wait the run's slice ends in is `pending` (its name,
+    and its beginning in offset()), which the next slice passes as `wait_pending` to time it from that beginning.
     """
 
     def __init__(self, wait_timeout, wait_deadline=None, wait_started=None, waited_before=0.0, clock=time.monotonic,
-                 now=time.time):
+                 now=time.time, expected_wait_seconds=None, wait_pending=None):
         self.clock = clock
         self.now = now
         self.wait_timeout = wait_timeout
@@ -260,6 +263,10 @@ class WaitBudget:
         self.waited_before = float(waited_before or 0.0)
         self.offset_at_start = self.waited_before
         self.timed_out = False  # a wait ran out of time (the run's, or only the caller's slice of it)
+        self.expected_wait_seconds = dict(expected_wait_seconds or {})
+        self.resumed = dict(wait_pending) if wait_pending else None
+        self.durations = {}
+        self.pending = None
 
     def spent(self):
         return self.clock() - self.started
@@ -297,3 +304,18 @@ class WaitBudget:
         except WaitTimeout:
             self.timed_out = True
             raise
+
+    def timed_wait(self, key, observe, what, **options):
+        """wait() for the wait named `key`, from its real beginning (the resumed wait_pending of that name, else now),
+        expecting it to take what it took last time; its duration is kept in `durations` (the first, when one run waits
+        twice for the same thing), and it stays `pending` when it raises."""
+        began = self.offset()
+        if self.resumed and self.resumed.get("name") == key:
+            began, self.resumed = float(self.resumed.get("since", began)), None
+        self.pending = {"name": key, "since": round(began, 1)}
+        expected = None if key in self.durations else self.expected_wait_seconds.get(key)
+        expected = None if expected is None else float(expected)
+        report = self.wait(observe, what, expected_seconds=expected, began=began, **options)
+        self.pending = None
+        self.durations.setdefault(key, round(self.offset() - began, 1))
+        return report

@@ -379,7 +379,6 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting impor
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_pending_problem
-from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_seconds
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_seconds_problem
 
 MAX_CROSS_REGION_COPIES_IN_FLIGHT = 5
@@ -489,16 +488,9 @@ class SnapshotCopies(SnapshotAccess):
             return Observation(status, done=status == "available", failed=status in snap.FAILED_STATUSES,
                                percent=current.get("PercentProgress"), resource=current)
 
-        durations = self.result.setdefault("wait_seconds", {})
-        began, resumed = self.budget.offset(), self.params["wait_pending"]
-        if resumed and resumed["name"] == describe_as and describe_as not in durations:
-            began = float(resumed["since"])
-        expected = None if describe_as in durations else wait_seconds(self.params["expected_wait_seconds"]).get(describe_as)
-        self.result["wait_pending"] = {"name": describe_as, "since": round(began, 1)}
-        report = self.budget.wait(observe, "%s %r" % (describe_as, identifier), max_interval=self.params["poll_interval_max"],
-                                  expected_seconds=expected, began=began)
-        del self.result["wait_pending"]
-        durations.setdefault(describe_as, round(self.budget.offset() - began, 1))
+        self.result["wait_seconds"] = self.budget.durations
+        report = self.budget.timed_wait(describe_as, observe, "%s %r" % (describe_as, identifier),
+                                        max_interval=self.params["poll_interval_max"])
         resource = report.pop("resource")
         self.result.setdefault("waits", []).append(dict(report, snapshot=identifier))
         self.result["wait"] = report
@@ -736,6 +728,8 @@ def main():
         # The wait so far (status, percent, trail) comes back too: a caller waiting in slices reports it.
         copier.result["wait"] = {key: value for key, value in error.progress.items() if key != "resource"}
         copier.result["timed_out"] = True
+        if copier.budget.pending:
+            copier.result["wait_pending"] = copier.budget.pending
         if copier.budget.ended_early():
             module.exit_json(**copier.result)
         module.fail_json(msg=str(error), **copier.result)

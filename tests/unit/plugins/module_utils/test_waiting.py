@@ -247,6 +247,30 @@ def test_a_wait_budget_times_an_expected_wait_from_when_it_began_in_an_earlier_s
     assert budget.wait(lambda: waiting.Observation("available", done=True), "again", expected_seconds=10, began=0)["polls"] == 1
 
 
+def test_a_timed_wait_goes_on_from_the_pending_wait_of_its_name_and_keeps_its_duration():
+    clock = FakeClock()
+    wall = 1000.0
+    # The second slice of a wait that began 60 s ago; the previous slice ended in the restore wait, begun 40 s in.
+    budget = waiting.WaitBudget(60, wait_deadline=wall + 3600, wait_started=wall - 60, clock=clock, now=lambda: wall,
+                                expected_wait_seconds={"restore": "70", "other": 5}, wait_pending={"name": "restore", "since": 40})
+
+    def available_at(offset):
+        return lambda: waiting.Observation("available", done=True) if 60 + clock.now >= offset else waiting.Observation("creating")
+
+    report = budget.timed_wait("restore", available_at(111), "cluster c", sleep=clock.sleep)
+    # Expected to end at 40 + 70 = 110 s: polled closely there, so noticed within 2 s of 111 s, with few polls.
+    assert 111 <= budget.offset() <= 113 and report["polls"] <= 8
+    assert budget.durations == {"restore": pytest.approx(budget.offset() - 40, abs=0.1)} and budget.pending is None
+    # The resumed wait is used once: the same name again is a new wait, begun now, with no expectation left.
+    budget.timed_wait("restore", lambda: waiting.Observation("available", done=True), "cluster c", sleep=clock.sleep)
+    assert list(budget.durations) == ["restore"] and budget.durations["restore"] > 70
+    # A wait the slice ends in stays pending, from when it began.
+    began = round(budget.offset(), 1)
+    with pytest.raises(waiting.WaitTimeout):
+        budget.timed_wait("other", lambda: waiting.Observation("creating"), "cluster d", sleep=clock.sleep)
+    assert budget.pending == {"name": "other", "since": began} and "other" not in budget.durations
+
+
 @pytest.mark.parametrize("value, problem", [
     ({"a": 12.5, "b": 0}, None),
     (None, None),
