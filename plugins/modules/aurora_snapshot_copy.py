@@ -479,9 +479,12 @@ class SnapshotCopies(SnapshotAccess):
         if not self.params["wait"] or snapshot.get("Status") == "available":
             return snapshot
         identifier = snapshot["DBClusterSnapshotIdentifier"]
+        # The wait's first look is the snapshot in hand (described or started a moment ago), not another describe:
+        # each slice of a long copy comes here once.
+        in_hand = [snapshot]
 
         def observe():
-            current = snap.get_snapshot(client, identifier)
+            current = in_hand.pop() if in_hand else snap.get_snapshot(client, identifier)
             if current is None:
                 return Observation("deleted", failed=True)
             status = current.get("Status")

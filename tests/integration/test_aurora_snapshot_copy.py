@@ -417,9 +417,14 @@ def test_a_slice_before_the_deadline_returns_its_progress_and_only_the_deadline_
     last = one(tmp_path, wait_deadline=time.time() + 1, **args)
     assert last["failed"] is True and last["timed_out"] is True and last["msg"].startswith("timed out after ")
     # The next slice waits on for the same copy (the copy's 60 s were fixed when it started): one copy in all.
+    assert aws_env.counts()["services"]["rds"]["CopyDBClusterSnapshot"] == 1
+    aws_env.clear_counts()
     again = one(tmp_path, wait_deadline=time.time() + 600, **args)
     assert again.get("failed") is not True and again["timed_out"] is True and again["changed"] is False
-    assert aws_env.counts()["services"]["rds"]["CopyDBClusterSnapshot"] == 1
+    rds_calls = aws_env.counts()["services"]["rds"]
+    assert "CopyDBClusterSnapshot" not in rds_calls
+    # It describes the source and finds the copy; its wait's first look is that copy, not one more describe.
+    assert rds_calls["DescribeDBClusterSnapshots"] == 2 + again["wait"]["polls"] - 1, (rds_calls, again["wait"])
 
 
 def slices_task(name, **options):
