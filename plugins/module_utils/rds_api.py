@@ -126,9 +126,18 @@ def observe_state(client, identifiers):
 
 
 # ------------------------------------------------------------------------------------------- observers
-def observe_cluster_available(client, identifier, need_writer=False):
+def first_from(described, key, describe):
+    """`describe`, except that its first call returns described[key] when the caller has `described` (an observe_state
+    entry made a moment ago): a wait's first look costs no describe call."""
+    in_hand = [described[key]] if described else []
+    return lambda: in_hand.pop() if in_hand else describe()
+
+
+def observe_cluster_available(client, identifier, need_writer=False, described=None):
+    look = first_from(described, "cluster", lambda: describe_cluster(client, identifier))
+
     def observe():
-        cluster = describe_cluster(client, identifier)
+        cluster = look()
         if cluster is None:
             return Observation("not-found")
         status = cluster.get("Status")
@@ -161,9 +170,11 @@ def observe_cluster_stopped(client, identifier):
     return observe
 
 
-def observe_cluster_gone(client, identifier):
+def observe_cluster_gone(client, identifier, described=None):
+    look = first_from(described, "cluster", lambda: describe_cluster(client, identifier))
+
     def observe():
-        cluster = describe_cluster(client, identifier)
+        cluster = look()
         if cluster is None:
             return Observation("deleted", done=True)
         status = cluster.get("Status")
@@ -209,13 +220,16 @@ def observe_master_user_secret(client, identifier):
     return observe
 
 
-def observe_instances(client, cluster_identifier, count):
+def observe_instances(client, cluster_identifier, count, described=None):
     """Done when the cluster has `count` available instances, one of them its writer."""
+    look = first_from(described, "cluster", lambda: describe_cluster(client, cluster_identifier))
+    look_instances = first_from(described, "instances", lambda: describe_cluster_instances(client, cluster_identifier))
+
     def observe():
-        cluster = describe_cluster(client, cluster_identifier)
+        cluster = look()
         if cluster is None:
             return Observation("cluster not-found", failed=True, reason="cluster %r disappeared" % cluster_identifier)
-        instances = [db for db in describe_cluster_instances(client, cluster_identifier) if db.get("DBInstanceStatus") not in INSTANCE_GONE]
+        instances = [db for db in look_instances() if db.get("DBInstanceStatus") not in INSTANCE_GONE]
         for db in instances:
             status = db.get("DBInstanceStatus")
             problem = statuses.problem("instance", db["DBInstanceIdentifier"], status) if status != "stopped" else \

@@ -62,7 +62,7 @@ class RunnerBase:
 
     def __init__(self, client, ctx, wait_timeout, min_interval, max_interval, password_reader=None, clock=time.monotonic,
                  sleep=time.sleep, on_progress=None, waited_before=0.0, wait_deadline=None, wait_started=None,
-                 expected_wait_seconds=None, wait_pending=None):
+                 expected_wait_seconds=None, wait_pending=None, observed=None):
         self.client = client
         self.ctx = RestoreContext.of(ctx)
         self.clock = clock
@@ -82,6 +82,9 @@ class RunnerBase:
         self.timings = {}
         self.waits = []
         self.done = []
+        # What the plan observed a moment ago ({identifier: observe_state entry}): the run's first step, when it is a
+        # wait (a slice resuming one), looks at it first instead of describing the same cluster again.
+        self.in_hand = {ident: entry for ident, entry in (observed or {}).items() if entry}
         self.downtime_started = None
         self.downtime_seconds = None
         self.final_snapshots = []
@@ -109,7 +112,7 @@ class RunnerBase:
                                             max_interval=max(min_interval, self.max_interval), on_progress=self.on_progress,
                                             sleep=self.sleep, report_spent=False)
         except WaitTimeout as error:
-            self.waits.append({"what": what, "status": error.last_status, "timed_out": True})
+            self.waits.append({"what": what, "status": error.last_status, "polls": error.progress.get("polls"), "timed_out": True})
             raise RestoreError("%s (wait_timeout=%ss for the whole run); run again to resume from here" % (error, self.wait_timeout)) from None
         except WaitFailed as error:
             raise RestoreError(str(error)) from None
@@ -126,6 +129,7 @@ class RunnerBase:
             elapsed = self.clock() - began
             self.timings[step["phase"]] = round(self.timings.get(step["phase"], 0.0) + elapsed, 2)
             self.done.append(step["action"] + ":" + step["cluster"])
+            self.in_hand = {}  # a step has run: what the plan saw is no longer what is
         self.current = None
         self.timings["total"] = round(self.clock() - self.started, 2)
 
@@ -141,10 +145,12 @@ class RunnerBase:
             self.downtime_seconds = round(self.clock() - self.downtime_started, 2)
 
     def do_wait_cluster_gone(self, step):
-        self.wait(observe_cluster_gone(self.client, step["cluster"]), "cluster %r to be deleted" % step["cluster"])
+        self.wait(observe_cluster_gone(self.client, step["cluster"], self.in_hand.get(step["cluster"])),
+                  "cluster %r to be deleted" % step["cluster"])
 
     def do_wait_cluster_available(self, step):
-        self.wait(observe_cluster_available(self.client, step["cluster"]), "cluster %r to become available" % step["cluster"])
+        self.wait(observe_cluster_available(self.client, step["cluster"], described=self.in_hand.get(step["cluster"])),
+                  "cluster %r to become available" % step["cluster"])
 
 
 class TeardownSteps(RunnerBase):
@@ -308,7 +314,7 @@ class Runner(TeardownSteps):
                 raise
 
     def do_wait_instances_available(self, step):
-        self.wait(observe_instances(self.client, step["cluster"], len(self.ctx.instance_specs)),
+        self.wait(observe_instances(self.client, step["cluster"], len(self.ctx.instance_specs), self.in_hand.get(step["cluster"])),
                   "the instances of cluster %r to become available" % step["cluster"])
 
     def do_reset_master_password(self, step):

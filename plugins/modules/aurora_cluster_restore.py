@@ -987,7 +987,8 @@ def run(module):
     runner = Runner(client, ctx, params["wait_timeout"], params["poll_interval_min"], params["poll_interval_max"],
                     password_reader=lambda: password_holder["password"], waited_before=params["waited_seconds"],
                     wait_deadline=params["wait_deadline"], wait_started=params["wait_started"],
-                    expected_wait_seconds=wait_seconds(params["expected_wait_seconds"]), wait_pending=params["wait_pending"])
+                    expected_wait_seconds=wait_seconds(params["expected_wait_seconds"]), wait_pending=params["wait_pending"],
+                    observed=state)
     try:
         runner.run(steps)
     except RestoreError as error:

@@ -477,10 +477,16 @@ def test_the_longest_target_name_swaps_with_names_aws_accepts(env, tmp_path):
 def test_a_slice_before_the_deadline_returns_its_progress_and_the_next_one_carries_on(env, tmp_path):
     """wait_deadline: a slice (wait_timeout) that ends before the whole wait's deadline returns timed_out with its
     phase, not a failure; the next call resumes from what exists."""
-    env.set_durations(restore=4)
+    env.set_durations(restore=15)
     first = run(tmp_path, module_args(wait_timeout=1, wait_deadline=time.time() + 600)).result("restore0")
     assert first.get("failed") is not True and first["timed_out"] is True and first["changed"] is True
     assert first["wait_phase"] == "restore" and "to become available" in first["wait_status"]
+    # A slice that resumes the wait describes the cluster for its plan; the wait's first look is that description.
+    env.clear_counts()
+    middle = run(tmp_path, module_args(wait_timeout=1, wait_deadline=time.time() + 600)).result("restore0")
+    assert middle["timed_out"] is True and middle["changed"] is False and middle["wait_pending"]["name"] == "restore: cluster _ to become available"
+    # One describe for the plan, then one per look of the wait but its first.
+    assert env.counts()["services"]["rds"]["DescribeDBClusters"] == 1 + middle["waits"][-1]["polls"] - 1, (env.counts(), middle["waits"])
     env.set_durations(restore=0.3)
     second = run(tmp_path, module_args(wait_deadline=time.time() + 600))
     assert second.rc == 0 and not second.result("restore0").get("timed_out")

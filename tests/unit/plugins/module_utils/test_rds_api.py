@@ -51,3 +51,25 @@ def test_describes_return_none_when_gone():
     assert rds_api.snapshot_exists(Gone, "snap") is False
     with pytest.raises(RestoreError, match="^snapshot_identifier 'snap': no such cluster snapshot"):
         rds_api.describe_snapshot(Gone, "snap")
+
+
+class CountingClient:
+    """describe_db_clusters answering `status`, counting its calls."""
+
+    def __init__(self, status):
+        self.status = status
+        self.calls = 0
+
+    def describe_db_clusters(self, aws_retry=True, **kwargs):
+        self.calls += 1
+        return {"DBClusters": [{"DBClusterIdentifier": kwargs["DBClusterIdentifier"], "Status": self.status}]}
+
+
+def test_a_wait_looks_first_at_the_cluster_in_hand_then_describes():
+    client = CountingClient("available")
+    observe = rds_api.observe_cluster_available(client, "c", described={"cluster": {"Status": "creating"}, "instances": []})
+    assert observe().status == "creating" and client.calls == 0
+    assert observe().done and client.calls == 1
+    # Nothing in hand (the cluster did not exist when the plan looked): every look describes.
+    observe = rds_api.observe_cluster_gone(client, "c")
+    assert observe().status == "available" and client.calls == 2
