@@ -917,6 +917,16 @@ def target_facts(client, target):
     }
 
 
+def needs_reference_check(steps, continues_a_wait):
+    """Whether the plan's steps need the references checked first: anything that deletes or restores does; creating
+    instances does too, unless this run is a later slice of a wait (wait_pending, handed on by wait_in_slices), whose
+    first slice checked them for the same plan moments ago."""
+    actions = {step["action"] for step in steps}
+    if actions & {"delete_instances", "delete_cluster", "restore_cluster"}:
+        return True
+    return "create_instances" in actions and not continues_a_wait
+
+
 def run(module):
     params = module.params
     region = module.region
@@ -962,7 +972,7 @@ def run(module):
     ))
     state = observe_state(client, [target, temp, retired] if params["strategy"] == "swap" else [target])
     steps = plan(ctx, state, lambda: taken_instance_ids(client, target))
-    if any(step["action"] in ("delete_instances", "delete_cluster", "restore_cluster", "create_instances") for step in steps):
+    if needs_reference_check(steps, continues_a_wait=bool(params["wait_pending"])):
         validate_references(module, params, region, snapshot)
     for step in steps:
         name = step.get("final_snapshot_identifier")

@@ -83,3 +83,16 @@ def test_documentation_matches_argument_spec():
             documented.update(yaml.safe_load(source.ModuleDocFragment.DOCUMENTATION).get("options") or {})
     assert set(documented) == set(mod.argument_spec())
     assert set(documented["instances"]["suboptions"]) == set(mod.argument_spec()["instances"]["options"])
+
+
+@pytest.mark.parametrize("actions, continues, needed", [
+    (["restore_cluster", "wait_cluster_available", "create_instances"], False, True),
+    (["restore_cluster", "wait_cluster_available", "create_instances"], True, True),  # restores: always checked
+    (["delete_instances", "wait_instances_gone"], True, True),
+    (["wait_cluster_available", "create_instances", "wait_instances_available"], False, True),  # a resume checks again
+    (["wait_cluster_available", "create_instances", "wait_instances_available"], True, False),  # a later slice: checked
+    (["wait_instances_available", "reset_master_password"], False, False),
+])
+def test_the_references_are_checked_before_what_they_affect_once_per_wait(actions, continues, needed):
+    steps = [{"action": action, "cluster": "t", "phase": "restore"} for action in actions]
+    assert mod.needs_reference_check(steps, continues_a_wait=continues) is needed
