@@ -26,7 +26,7 @@ options:
     description:
       - For callers that wait in slices, the RV(wait_pending) of the previous slice (the wait it ended in, and since
         when). That wait, if this call waits for it again, is timed from its real beginning in RV(wait_seconds).
-      - M(dbops.aurora_restore.aurora_cluster_restore) given it does not check the references again before creating
+      - Given it, M(dbops.aurora_restore.aurora_cluster_restore) does not check the references again before creating
         instances (the slice that began the wait checked them); it checks them before anything that deletes or
         restores.
     type: dict

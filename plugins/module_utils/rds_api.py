@@ -27,6 +27,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan 
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.restore_plan import writer_of
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots import lookup_params as snapshot_lookup_params
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import first_then
 
 # AWS's "not found" error codes, per resource.
 CLUSTER_NOT_FOUND = ("DBClusterNotFoundFault",)
@@ -126,15 +127,8 @@ def observe_state(client, identifiers):
 
 
 # ------------------------------------------------------------------------------------------- observers
-def first_from(described, key, describe):
-    """`describe`, except that its first call returns described[key] when the caller has `described` (an observe_state
-    entry made a moment ago): a wait's first look costs no describe call."""
-    in_hand = [described[key]] if described else []
-    return lambda: in_hand.pop() if in_hand else describe()
-
-
 def observe_cluster_available(client, identifier, need_writer=False, described=None):
-    look = first_from(described, "cluster", lambda: describe_cluster(client, identifier))
+    look = first_then((described or {}).get("cluster"), lambda: describe_cluster(client, identifier))
 
     def observe():
         cluster = look()
@@ -171,7 +165,7 @@ def observe_cluster_stopped(client, identifier):
 
 
 def observe_cluster_gone(client, identifier, described=None):
-    look = first_from(described, "cluster", lambda: describe_cluster(client, identifier))
+    look = first_then((described or {}).get("cluster"), lambda: describe_cluster(client, identifier))
 
     def observe():
         cluster = look()
@@ -222,8 +216,8 @@ def observe_master_user_secret(client, identifier):
 
 def observe_instances(client, cluster_identifier, count, described=None):
     """Done when the cluster has `count` available instances, one of them its writer."""
-    look = first_from(described, "cluster", lambda: describe_cluster(client, cluster_identifier))
-    look_instances = first_from(described, "instances", lambda: describe_cluster_instances(client, cluster_identifier))
+    look = first_then((described or {}).get("cluster"), lambda: describe_cluster(client, cluster_identifier))
+    look_instances = first_then((described or {}).get("instances"), lambda: describe_cluster_instances(client, cluster_identifier))
 
     def observe():
         cluster = look()

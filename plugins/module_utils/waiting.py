@@ -114,6 +114,13 @@ def wait_seconds(value):
     return {str(name): float(seconds) for name, seconds in (value or {}).items()}
 
 
+def first_then(first, look):
+    """`look`, except that its first call returns `first` (what the caller described or started a moment ago) when it
+    is not None: a wait's first look then costs no API call."""
+    in_hand = [] if first is None else [first]
+    return lambda: in_hand.pop() if in_hand else look()
+
+
 def expected_interval(elapsed, expected_end, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL):
     """The pause before the next poll of a wait expected to end `expected_end` seconds in, `elapsed` seconds in; None
     once the close polls around that end are over (the wait took longer than expected: the growing interval takes over).

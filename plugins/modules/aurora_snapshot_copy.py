@@ -378,6 +378,7 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.snapshots imp
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import Observation
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitFailed
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import WaitTimeout
+from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import first_then
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_pending_problem
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.waiting import wait_seconds_problem
 
@@ -481,10 +482,10 @@ class SnapshotCopies(SnapshotAccess):
         identifier = snapshot["DBClusterSnapshotIdentifier"]
         # The wait's first look is the snapshot in hand (described or started a moment ago), not another describe:
         # each slice of a long copy comes here once.
-        in_hand = [snapshot]
+        look = first_then(snapshot, lambda: snap.get_snapshot(client, identifier))
 
         def observe():
-            current = in_hand.pop() if in_hand else snap.get_snapshot(client, identifier)
+            current = look()
             if current is None:
                 return Observation("deleted", failed=True)
             status = current.get("Status")
