@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStore
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import AuditStoreError
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import clean_details
@@ -16,6 +18,9 @@ from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store i
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.audit_store import validate_target
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import redact_text
 from ansible_collections.dbops.aurora_restore.plugins.module_utils.redaction import secret_values
+
+# 9999-12-31T23:59:59Z, the last moment an ISO-8601 timestamp of the audit trail can hold.
+_LATEST_EPOCH_SECONDS = 253402300799
 
 REQUIRED_IF = [
     ("action", "start", ["target"]),
@@ -39,6 +44,9 @@ def argument_spec():
         first_step=dict(type="str"),
         last_step=dict(type="str"),
         last_step_details=dict(type="dict"),
+        previous_step=dict(type="str"),
+        previous_step_details=dict(type="dict"),
+        previous_step_ended_at=dict(type="float"),
         status=dict(type="str", choices=["SUCCEEDED", "FAILED"]),
         details=dict(type="dict"),
         error=dict(type="str"),
@@ -58,7 +66,8 @@ def argument_spec():
 
 def values_to_hide(params):
     """Secret values found in details or the error text, to mask in everything Ansible prints."""
-    return secret_values({"details": params["details"], "last_step_details": params["last_step_details"], "error": params["error"]})
+    return secret_values({"details": params["details"], "last_step_details": params["last_step_details"],
+                          "previous_step_details": params["previous_step_details"], "error": params["error"]})
 
 
 def input_refusal(params):
@@ -75,6 +84,24 @@ def input_refusal(params):
         return "last_step_details: they are the details of last_step's success, which is not set"
     if params["next_step"] is not None and params["next_step"] == params["step"]:
         return "next_step %r is the step being finished: the next step is another one" % params["next_step"]
+    return previous_step_refusal(params)
+
+
+def previous_step_refusal(params):
+    """The refusal of a previous_step that no event of this call follows, or of its options without it, or None."""
+    if params["previous_step"] is None:
+        for option in ("previous_step_details", "previous_step_ended_at"):
+            if params[option] is not None:
+                return "%s: it belongs to previous_step's success, which is not set" % option
+        return None
+    following = params["step"] if params["action"] == "step" else params["last_step"] if params["action"] == "finish" else None
+    if following is None:
+        return ("previous_step %r: only a step's event (action=step) or a finish with last_step records the success of the "
+                "step before it" % params["previous_step"])
+    if following == params["previous_step"]:
+        return "previous_step %r is the step this call records: the previous step is the one before it" % following
+    if params["previous_step_ended_at"] is None:
+        return "previous_step %r needs previous_step_ended_at, the moment it succeeded (epoch seconds)" % params["previous_step"]
     return None
 
 
@@ -84,14 +111,27 @@ def validate(params):
         validate_target(params["target"])
     if params["operation_id"] is not None:
         validate_operation_id(params["operation_id"])
-    for option in ("step", "next_step", "first_step", "last_step"):
+    for option in ("step", "next_step", "first_step", "last_step", "previous_step"):
         if params[option] is not None:
             validate_step(params[option])
     for name in params["pipeline_steps"] or []:
         validate_step(name)
+    ended_at = params["previous_step_ended_at"]
+    if ended_at is not None and not 0 <= ended_at <= _LATEST_EPOCH_SECONDS:
+        raise AuditStoreError("previous_step_ended_at must be a moment in epoch seconds, got %r" % ended_at)
     for option in ("retention_days", "lock_lease_seconds", "limit"):
         if params[option] < 1:
             raise AuditStoreError("%s must be at least 1, got %d" % (option, params[option]))
+
+
+def carried_success(params, result):
+    """previous_step's success as the store carries it (step, details, moment), or None; its redacted keys are added
+    to the result's."""
+    if not params["previous_step"]:
+        return None
+    details, redacted = clean_details(params["previous_step_details"], params["on_secret"])
+    result["redacted_keys"] += redacted
+    return params["previous_step"], details, datetime.datetime.fromtimestamp(params["previous_step_ended_at"], datetime.timezone.utc)
 
 
 def perform(params, check_mode, dynamodb):
@@ -123,15 +163,16 @@ def perform(params, check_mode, dynamodb):
         events = [(params["step"], params["step_status"], details, error)]
         if params["next_step"]:
             events.append((params["next_step"], "started", None, None))
-        record, changed = store.record_steps(params["operation_id"], events, check_mode)
+        record, changed = store.record_steps(params["operation_id"], events, check_mode, carried=carried_success(params, result))
         result["changed"] = changed
     elif action == "finish":
-        last_step = None
+        events = []
         if params["last_step"]:
             last_details, last_redacted = clean_details(params["last_step_details"], params["on_secret"])
-            result["redacted_keys"] = redacted_keys + last_redacted
-            last_step = (params["last_step"], last_details)
-        record, changed = store.finish(params["operation_id"], params["status"], error, details, check_mode, last_step=last_step)
+            result["redacted_keys"] += last_redacted
+            events.append((params["last_step"], "succeeded", last_details, None))
+        record, changed = store.finish(params["operation_id"], params["status"], error, details, check_mode, step_events=events,
+                                       carried=carried_success(params, result))
         result.update(changed=changed, released=changed)
     elif action == "get":
         record = store.get_operation(params["operation_id"])

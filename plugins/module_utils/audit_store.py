@@ -93,6 +93,16 @@ def clean_details(details, on_secret="redact"):
     return _to_dynamodb_value(cleaned), found
 
 
+
+def _event_time(record, at, now):
+    """When an event is recorded: `at`, the moment it happened when it is recorded later (a step's success carried by
+    the next step's write), kept between the operation's last recorded change and now so the trail stays in order
+    (the caller's clock may differ from this one); now without it."""
+    if at is None:
+        return now
+    latest = parse_iso(record["updated_at"]) if record.get("updated_at") else at
+    return min(max(at, latest), now)
+
 class AuditStore(TargetLock):
     """Operations, steps and audit events (the tables and the lock: audit_tables.py).
 
@@ -222,11 +232,13 @@ class AuditStore(TargetLock):
         """Record a step event. Returns (record, changed)."""
         return self.record_steps(operation_id, [(step, status, details, error)], check_mode)
 
-    def record_steps(self, operation_id, events, check_mode=False):
-        """Record step events, each (step, status, details, error), in order and at one moment: one read of the
-        operation and one transaction of its new state, one audit item per event and the lease's renewal, whatever
-        their number (a step's success and the next step's start are two events of one call). An event that
-        repeats what is recorded is left out. Returns (record, changed)."""
+    def record_steps(self, operation_id, events, check_mode=False, carried=None):
+        """Record step events, each (step, status, details, error) or (step, status, details, error, at), in order:
+        one read of the operation and one transaction of its new state, one audit item per event and the lease's
+        renewal, whatever their number (a step's success and the next step's start are two events of one call). An
+        event is recorded at its `at` (an earlier moment it happened, see _event_time), else now. An event that
+        repeats what is recorded is left out. `carried`: a previous step's success this write records first (see
+        _entries). Returns (record, changed)."""
         for _attempt in range(_WRITE_ATTEMPTS):
             now = self.clock()
             record = self.get_operation(operation_id)
@@ -234,13 +246,7 @@ class AuditStore(TargetLock):
                 raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
             if record["status"] in FINAL_STATUSES:
                 raise AuditStoreError("operation %r already finished as %s; start a new one or resume it first" % (operation_id, record["status"]))
-            entries = []
-            steps = dict(record.get("steps", {}))
-            for step, status, details, error in events:
-                entry = self._step_entry(operation_id, record, steps.get(step, {}), step, status, details, error, now)
-                if entry is not None:
-                    steps[step] = entry
-                    entries.append((step, status, entry, details, error))
+            entries = self._entries(operation_id, record, events, now, carried)
             if not entries:
                 return record, False  # the same facts again: nothing new to record
             if check_mode:
@@ -255,14 +261,34 @@ class AuditStore(TargetLock):
                 self.acquire_lock(record["target"], operation_id)
             # Otherwise another writer numbered an event since the read: read again.
         raise AuditStoreError("operation %r kept changing while this run recorded %s: run again"
-                              % (operation_id, ", ".join("%s %s" % (step, status) for step, status, _d, _e in events)))
+                              % (operation_id, ", ".join("%s %s" % tuple(event[:2]) for event in events)))
+
+    def _entries(self, operation_id, record, events, now, carried=None):
+        """The step entries that record `events` (see record_steps), each (step, status, entry, details, error, at),
+        leaving out an event that repeats what is recorded. `carried` (step, details, at): that step's success, and so
+        the start of the first event's step, both at `at`, come first, unless that success is recorded already (a
+        repeated call must not record the following step as started again)."""
+        if carried:
+            step, details, at = carried
+            success = (step, "succeeded", details, None, at)
+            if self._entries(operation_id, record, [success], now):
+                events = [success, (events[0][0], "started", None, None, at)] + list(events)
+        entries, steps = [], dict(record.get("steps", {}))
+        for event in events:
+            step, status, details, error = event[:4]
+            at = _event_time(record, event[4] if len(event) > 4 else None, now)
+            entry = self._step_entry(operation_id, record, steps.get(step, {}), step, status, details, error, at)
+            if entry is not None:
+                steps[step] = entry
+                entries.append((step, status, entry, details, error, at))
+        return entries
 
     def _steps_written(self, record, entries, now, more_events=0, more_updates=(), more_values=None, more_names=None):
         """The operation once `entries` are recorded, and the transaction items that record them: the operation's
         update first, then one audit item per entry. `more_events` sequence numbers after the entries' (and
         `more_updates` of the operation) are left for the caller's own events (finish's)."""
         updates, values, names, new_steps = list(more_updates), dict(more_values or {}), dict(more_names or {}), []
-        for index, (step, _status, entry, _details, _error) in enumerate(entries):
+        for index, (step, _status, entry, _details, _error, _at) in enumerate(entries):
             updates.append("steps.#step%d = :entry%d" % (index, index))
             values[":entry%d" % index] = self._serializer.serialize(_to_dynamodb_value(entry))
             names["#step%d" % index] = step
@@ -277,14 +303,14 @@ class AuditStore(TargetLock):
         update, last = self._operation_update(record, now, len(entries) + more_events, updates, values, names)
         first = last - more_events - len(entries) + 1
         steps = dict(record.get("steps", {}))
-        steps.update((step, _from_dynamodb_value(_to_dynamodb_value(entry))) for step, _status, entry, _details, _error in entries)
+        steps.update((step, _from_dynamodb_value(_to_dynamodb_value(entry))) for step, _status, entry, _details, _error, _at in entries)
         written = dict(record, steps=steps, step_order=list(record.get("step_order", [])) + new_steps,
                        current_step=entries[-1][0], updated_at=iso(now), event_sequence=last)
         items = [update]
-        for offset, (step, status, entry, details, error) in enumerate(entries):
+        for offset, (step, status, entry, details, error, at) in enumerate(entries):
             if status == "progress":
                 details = entry["progress"]
-            items.append(self._event_put(record["operation_id"], first + offset, now, "step_" + status,
+            items.append(self._event_put(record["operation_id"], first + offset, at, "step_" + status,
                                          record["target"], step=step, status=status, details=details, error=error))
         return written, items
 
@@ -313,17 +339,17 @@ class AuditStore(TargetLock):
             entry["error"] = error
         return entry
 
-    def finish(self, operation_id, status, error=None, details=None, check_mode=False, last_step=None):
-        """Finish the operation and release its target's lock, in one transaction. `last_step` (name, details), with
-        SUCCEEDED: that step's success is recorded first, in the same transaction (unless it is recorded already).
-        Returns (record, changed)."""
+    def finish(self, operation_id, status, error=None, details=None, check_mode=False, step_events=(), carried=None):
+        """Finish the operation and release its target's lock, in one transaction. `step_events` and `carried` (as
+        record_steps takes them; with SUCCEEDED, the last step's success) are recorded first, in the same transaction
+        (those recorded already are left out). Returns (record, changed)."""
         release = True
         for _attempt in range(_WRITE_ATTEMPTS):
             now = self.clock()
             record = self.get_operation(operation_id)
             if not record:
                 raise AuditStoreError("operation %r does not exist in table %r" % (operation_id, self.state_table))
-            entries = self._last_step_entries(operation_id, record, last_step, now) if record["status"] == "RUNNING" else []
+            entries = self._entries(operation_id, record, step_events, now, carried) if record["status"] == "RUNNING" else []
             if record["status"] == status:
                 released = self.release_lock(record["target"], operation_id, check_mode=check_mode)
                 return record, released
@@ -390,14 +416,6 @@ class AuditStore(TargetLock):
                 "from_operation_id": record["operation_id"], "finished_at": iso(now), "wait_seconds": durations,
                 "expires_at": int(now.timestamp()) + self.retention_days * _SECONDS_PER_DAY}
         return {"Put": dict(TableName=self.state_table, Item=self._serialize(_to_dynamodb_value(item)))}
-
-    def _last_step_entries(self, operation_id, record, last_step, now):
-        """The entries that record `last_step`'s success, or none when it is not given or already recorded."""
-        if not last_step:
-            return []
-        step, details = last_step
-        entry = self._step_entry(operation_id, record, record.get("steps", {}).get(step, {}), step, "succeeded", details, None, now)
-        return [] if entry is None else [(step, "succeeded", entry, details, None)]
 
 
 def summarize(record, pipeline_steps=None):

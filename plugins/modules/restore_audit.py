@@ -84,6 +84,29 @@ options:
         redacted or refused, see I(on_secret).
     type: dict
     version_added: 0.2.0
+  previous_step:
+    description:
+      - First record the success of this step, the one before the step this call records (I(step) with
+        I(action=step), I(last_step) with I(action=finish)), and so the start of that step, both at
+        I(previous_step_ended_at), in the same write.
+      - For a short step whose success the next step's write can carry (the restore role's registry, C(carries_previous))
+        one write fewer. Until that write, the state table shows the previous step still running, and a resume
+        after a crash runs it again.
+      - The events keep their order. Their time is kept between the operation's last recorded change and now.
+    type: str
+    version_added: 0.2.0
+  previous_step_details:
+    description:
+      - The details of I(previous_step)'s success, as I(details) are for a step. Keys that look like secrets are
+        redacted or refused, see I(on_secret).
+    type: dict
+    version_added: 0.2.0
+  previous_step_ended_at:
+    description:
+      - When I(previous_step) succeeded, in epoch seconds (the restore role takes it from Jinja2's C(now) function).
+        Required with I(previous_step).
+    type: float
+    version_added: 0.2.0
   status:
     description: The operation's final status. Required for I(action=finish).
     type: str
@@ -195,6 +218,18 @@ EXAMPLES = r"""
       copy_identifier: dbops-prod-2026-11-22-usw2
     # and that restore_cluster starts now
     next_step: restore_cluster
+
+- name: Record that select_snapshot succeeded, with the success of preflight a few seconds earlier, in one write
+  dbops.aurora_restore.restore_audit:
+    action: step
+    operation_id: "{{ restore_operation.operation.operation_id }}"
+    previous_step: preflight
+    previous_step_details:
+      checked: [snapshot, references]
+    previous_step_ended_at: "{{ preflight_ended_at }}"
+    step: select_snapshot
+    step_status: succeeded
+    next_step: copy_snapshot
 
 - name: Finish the operation as succeeded, with its last step's success in the same write (releases the lock)
   dbops.aurora_restore.restore_audit:

@@ -1,4 +1,5 @@
 """restore_audit through real ansible-playbook runs against the emulator's DynamoDB over HTTP."""
+import datetime
 import json
 import re
 import multiprocessing
@@ -130,6 +131,95 @@ def test_a_finish_with_last_step_records_its_success_and_the_end_in_one_write(ta
     events = sorted((int(item["sequence"]["N"]), item["event"]["S"]) for item in raw_items(tables, AUDIT_TABLE))
     assert events[-2:] == [(5, "step_succeeded"), (6, "operation_succeeded")]
     assert not [item for item in raw_items(tables, STATE_TABLE) if item["operation_id"]["S"].startswith("lock#")]
+
+
+def _iso(epoch_seconds):
+    return datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _step_events(tables):
+    """(sequence, event, step, event_time) of the audit trail's step events, in order."""
+    return sorted((int(item["sequence"]["N"]), item["event"]["S"], item["step"]["S"], item["event_time"]["S"])
+                  for item in raw_items(tables, AUDIT_TABLE) if "S" in item.get("step", {}))
+
+
+def test_a_step_carries_the_previous_steps_success_at_the_moment_it_ended(tables, aws_env, tmp_path):
+    operation_id = start(tmp_path, first_step="preflight")["operation"]["operation_id"]
+    time.sleep(0.05)
+    ended_at = time.time()
+    time.sleep(0.05)
+    aws_env.clear_counts()
+    done = dict(action="step", operation_id=operation_id, previous_step="preflight",
+                previous_step_details={"checked": 2, "api_token": "tok-5ecret"}, previous_step_ended_at=ended_at,
+                step="select_snapshot", step_status="succeeded", details={"snapshot": "snap-1"}, next_step="copy_snapshot")
+    result = run(tmp_path, ("done", done), ("again", done))
+    assert result.result("done")["changed"] is True and result.result("again")["changed"] is False
+    # One read and one transaction for four events; the repeat: a read.
+    assert aws_env.counts()["services"]["dynamodb"] == {"GetItem": 2, "TransactWriteItems": 1}
+    assert result.result("done")["redacted_keys"] == ["api_token"] and "tok-5ecret" not in result.output
+    steps = {step["name"]: step for step in result.result("done")["operation"]["steps"]}
+    assert steps["preflight"]["status"] == "succeeded" and steps["preflight"]["details"] == {"checked": 2, "api_token": "********"}
+    assert steps["preflight"]["finished_at"] == steps["select_snapshot"]["started_at"] == _iso(ended_at)
+    assert steps["select_snapshot"]["status"] == "succeeded" and steps["select_snapshot"]["finished_at"] > _iso(ended_at)
+    assert steps["copy_snapshot"]["status"] == "started" and result.result("done")["operation"]["current_step"] == "copy_snapshot"
+    events = _step_events(tables)
+    assert [event[:3] for event in events] == [(2, "step_started", "preflight"), (3, "step_succeeded", "preflight"),
+                                               (4, "step_started", "select_snapshot"), (5, "step_succeeded", "select_snapshot"),
+                                               (6, "step_started", "copy_snapshot")]
+    assert events[1][3] == events[2][3] == _iso(ended_at) and [event[3] for event in events] == sorted(event[3] for event in events)
+
+
+def test_a_carried_success_is_kept_between_the_last_change_and_now(tables, tmp_path):
+    started = start(tmp_path, first_step="preflight")
+    operation_id = started["operation"]["operation_id"]
+    # A moment before the operation's last change (another clock, say) is recorded at that change; one ahead, at now.
+    result = run(tmp_path, ("early", dict(action="step", operation_id=operation_id, previous_step="preflight", previous_step_ended_at=1.0,
+                                          step="select_snapshot", step_status="succeeded")),
+                 ("late", dict(action="step", operation_id=operation_id, previous_step="copy_snapshot", previous_step_ended_at=time.time() + 3600,
+                               step="restore_cluster", step_status="started")))
+    steps = {step["name"]: step for step in result.result("late")["operation"]["steps"]}
+    assert steps["preflight"]["finished_at"] == steps["preflight"]["started_at"]
+    assert steps["copy_snapshot"]["finished_at"] == steps["restore_cluster"]["started_at"] <= _iso(time.time())
+    assert [event[3] for event in _step_events(tables)] == sorted(event[3] for event in _step_events(tables))
+
+
+def test_a_finish_carries_the_previous_steps_success_before_the_last_steps(tables, aws_env, tmp_path):
+    operation_id = start(tmp_path, first_step="db_users")["operation"]["operation_id"]
+    ended_at = time.time()
+    aws_env.clear_counts()
+    result = run(tmp_path, ("finish", dict(action="finish", operation_id=operation_id, status="SUCCEEDED",
+                                           previous_step="db_users", previous_step_details={"users": 2}, previous_step_ended_at=ended_at,
+                                           last_step="archive", last_step_details={"deleted": []}, pipeline_steps=["db_users", "archive"])))
+    assert aws_env.counts()["services"]["dynamodb"] == {"GetItem": 1, "TransactWriteItems": 1}
+    finished = result.result("finish")["operation"]
+    assert finished["status"] == "SUCCEEDED" and finished["completed_steps"] == ["db_users", "archive"]
+    assert [event[1:3] for event in _step_events(tables)] == [("step_started", "db_users"), ("step_succeeded", "db_users"),
+                                                             ("step_started", "archive"), ("step_succeeded", "archive")]
+
+
+@pytest.mark.parametrize("as_module", [False, True], ids=["on the controller", "as the module"])
+def test_previous_step_needs_the_step_after_it_and_its_moment(tables, tmp_path, as_module):
+    operation_id = start(tmp_path, first_step="preflight")["operation"]["operation_id"]
+    step = dict(action="step", operation_id=operation_id, step="select_snapshot", step_status="succeeded")
+    result = run(tmp_path,
+                 ("no moment", dict(step, previous_step="preflight")),
+                 ("same step", dict(step, previous_step="select_snapshot", previous_step_ended_at=1.0)),
+                 ("finish alone", dict(action="finish", operation_id=operation_id, status="SUCCEEDED", previous_step="preflight",
+                                       previous_step_ended_at=1.0)),
+                 ("details alone", dict(step, previous_step_details={"n": 1})),
+                 ("negative", dict(step, previous_step="preflight", previous_step_ended_at=-5)),
+                 ("bad name", dict(step, previous_step="Pre flight", previous_step_ended_at=1.0)),
+                 as_module=as_module)
+    assert result.result("no moment")["msg"] == (
+        "previous_step 'preflight' needs previous_step_ended_at, the moment it succeeded (epoch seconds)")
+    assert result.result("same step")["msg"] == (
+        "previous_step 'select_snapshot' is the step this call records: the previous step is the one before it")
+    assert result.result("finish alone")["msg"] == (
+        "previous_step 'preflight': only a step's event (action=step) or a finish with last_step records the success of the step before it")
+    assert result.result("details alone")["msg"] == "previous_step_details: it belongs to previous_step's success, which is not set"
+    assert result.result("negative")["msg"] == "previous_step_ended_at must be a moment in epoch seconds, got -5.0"
+    assert "Pre flight" in result.result("bad name")["msg"]
+    assert [event[1:3] for event in _step_events(tables)] == [("step_started", "preflight")]  # nothing was recorded
 
 
 def test_a_success_keeps_its_wait_seconds_as_the_targets_history_for_the_next_start(tables, aws_env, tmp_path):

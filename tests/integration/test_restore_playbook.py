@@ -88,6 +88,13 @@ def test_dev_replace_and_staging_swap_in_parallel(world, aws_env, tmp_path):
         TableName=AUDIT_TABLE, KeyConditionExpression="operation_id = :id", ExpressionAttributeValues={":id": {"S": dev_operation}})["Items"]
     progress = [event for event in events if event["event"]["S"] == "step_progress" and event["step"]["S"] == "copy_snapshot"]
     assert progress and progress[0]["details"]["M"]["status"]["S"] == "copying", events
+    # Every step's start and success, in order and at nondecreasing times, though preflight's and db_users' successes
+    # were written with the next step's.
+    trail = sorted(events, key=lambda event: int(event["sequence"]["N"]))
+    assert [(event["event"]["S"], event["step"]["S"]) for event in trail if event["event"]["S"] in ("step_started", "step_succeeded")] == [
+        (event, step) for step in ("preflight", "select_snapshot", "copy_snapshot", "restore_cluster", "db_users", "archive")
+        for event in ("step_started", "step_succeeded")]
+    assert [event["event_time"]["S"] for event in trail] == sorted(event["event_time"]["S"] for event in trail)
     for environment, account, target in (("dev", pipeline_world.ACCOUNT_A, "dev-app"), ("staging", pipeline_world.ACCOUNT_B, "staging-app")):
         total, masked = app_rows(account, target, world[environment]["users"]["application_user"])
         assert total == world["seed"]["tables"]["customers"] and masked == total

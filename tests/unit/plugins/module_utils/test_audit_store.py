@@ -75,3 +75,16 @@ def test_summary_without_pipeline_uses_recorded_order():
 
 def test_summary_of_a_succeeded_operation_has_no_resume_point():
     assert audit_store.summarize(_record("SUCCEEDED", preflight="succeeded"), ["preflight", "copy"])["resume_from"] is None
+
+
+def test_a_late_event_is_recorded_at_its_moment_kept_between_the_last_change_and_now():
+    last_change, now = datetime.datetime(2026, 12, 8, 1, 0, tzinfo=datetime.timezone.utc), datetime.datetime(2026, 12, 8, 1, 5, tzinfo=datetime.timezone.utc)
+    record = {"updated_at": audit_store.iso(last_change)}
+    moment = datetime.datetime(2026, 12, 8, 1, 2, tzinfo=datetime.timezone.utc)
+    assert audit_store._event_time(record, moment, now) == moment
+    assert audit_store._event_time(record, None, now) == now
+    # Before the operation's last change (another clock), it would sort before events already recorded: that change.
+    assert audit_store._event_time(record, datetime.datetime(2026, 12, 8, 0, 0, tzinfo=datetime.timezone.utc), now) == last_change
+    # Ahead of now: now.
+    assert audit_store._event_time(record, datetime.datetime(2026, 12, 9, tzinfo=datetime.timezone.utc), now) == now
+    assert audit_store._event_time({}, moment, now) == moment
