@@ -168,7 +168,7 @@ class ProgressRate:
 
 def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_interval=DEFAULT_MAX_INTERVAL,
                elapsed_fraction=DEFAULT_ELAPSED_FRACTION, on_progress=None, clock=time.monotonic, sleep=time.sleep,
-               rand=random.random, already_spent=0.0, waited_before=0.0, expected_remaining=None):
+               rand=random.random, already_spent=0.0, waited_before=0.0, expected_remaining=None, look_at_timeout=True):
     """Call `observe()` until it reports done, fails, or `timeout` seconds pass.
 
     `already_spent` is what the caller's overall budget lost before this wait (earlier waits, API calls):
@@ -176,6 +176,8 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
     `waited_before` is how long this same wait ran in earlier calls (slices): the interval grows from there.
     `expected_remaining`: in how many seconds the wait is expected to end (the same wait took that long last time);
     the polls gather around that moment (expected_interval).
+    `look_at_timeout`: look once more when the timeout comes between two polls. Without it (a slice whose next slice
+    looks first thing), the wait sleeps until the timeout and raises WaitTimeout with the last look's status.
 
     `observe` returns an Observation. `on_progress(report)` is called whenever the status or percent
     changes (to log or heartbeat). Returns a report dict: waited_seconds, polls, status, percent_progress,
@@ -204,16 +206,19 @@ def wait_until(observe, what, timeout, min_interval=DEFAULT_MIN_INTERVAL, max_in
         if observation.done:
             return _report(elapsed, polls, observation, trail)
         remaining = timeout - elapsed
-        if remaining <= 0:
-            percent = "" if observation.percent is None else ", %s%% done" % observation.percent
-            raise WaitTimeout(
-                "timed out after %ds waiting for %s (last status %r%s)" % (int(round(elapsed + already_spent)), what, observation.status, percent),
-                observation.status,
-                _report(elapsed, polls, observation, trail),
-            )
-        interval = next_interval(elapsed + waited_before, min_interval, max_interval, elapsed_fraction, rand=rand,
-                                 predicted_remaining=rate.remaining(elapsed, observation.percent), expected_end=expected_end)
-        sleep(min(remaining, interval))
+        if remaining > 0:
+            interval = next_interval(elapsed + waited_before, min_interval, max_interval, elapsed_fraction, rand=rand,
+                                     predicted_remaining=rate.remaining(elapsed, observation.percent), expected_end=expected_end)
+            sleep(min(remaining, interval))
+            if look_at_timeout or interval < remaining:
+                continue
+            elapsed = clock() - started
+        percent = "" if observation.percent is None else ", %s%% done" % observation.percent
+        raise WaitTimeout(
+            "timed out after %ds waiting for %s (last status %r%s)" % (int(round(elapsed + already_spent)), what, observation.status, percent),
+            observation.status,
+            _report(elapsed, polls, observation, trail),
+        )
 
 
 def _report(elapsed, polls, observation, trail):
@@ -264,6 +269,9 @@ class WaitBudget:
         self.wait_timeout = wait_timeout
         self.wait_deadline = wait_deadline
         self.seconds = slice_budget(wait_timeout, wait_deadline, now)
+        # The run is a slice that ends before the whole wait's deadline: the next slice looks first thing, so a wait
+        # that reaches the slice's end between two polls does not look once more.
+        self.next_slice_looks = wait_deadline is not None and float(wait_deadline) - now() > wait_timeout + 1.0
         self.started = clock()
         if wait_started is not None:
             waited_before = max(0.0, now() - float(wait_started))
@@ -307,7 +315,7 @@ class WaitBudget:
             return wait_until(observe, what, self.remaining(), min_interval=min_interval, max_interval=max_interval,
                               on_progress=on_progress, clock=self.clock, sleep=sleep,
                               already_spent=self.spent() if report_spent else 0.0, waited_before=waited_before,
-                              expected_remaining=expected_remaining)
+                              expected_remaining=expected_remaining, look_at_timeout=not self.next_slice_looks)
         except WaitTimeout:
             self.timed_out = True
             raise

@@ -172,6 +172,27 @@ def test_wait_budget_is_cut_to_the_deadline_and_its_first_wait_continues_the_sli
     assert budget.waited_before == 0.0  # a later wait of the run starts its own intervals
 
 
+def test_a_slice_before_the_deadline_does_not_look_again_at_its_end_the_next_slice_looks_first():
+    wall = 1000.0
+    seen = {}
+    for name, deadline in (("a slice", wall + 600), ("the last slice", wall + 60.5)):
+        clock = FakeClock()
+        seen[name] = []
+
+        def observe(clock=clock, looks=seen[name]):
+            looks.append(clock.now)
+            return waiting.Observation("copying", percent=10)
+
+        budget = waiting.WaitBudget(60, wait_deadline=deadline, wait_started=wall - 1200, clock=clock, now=lambda: wall)
+        with pytest.raises(waiting.WaitTimeout, match="last status 'copying', 10% done") as raised:
+            budget.wait(observe, "copy", max_interval=25, sleep=clock.sleep)
+        assert clock.now == 60 and raised.value.progress["waited_seconds"] == 60
+    # Polls about 25 s apart (jittered): a slice sleeps to its end (the next slice's plan describes the copy first
+    # thing); the last slice of the wait looks once more at the deadline.
+    assert len(seen["a slice"]) == 3 and seen["a slice"][-1] < 60
+    assert len(seen["the last slice"]) == 4 and seen["the last slice"][-1] == 60
+
+
 def test_wait_budget_without_a_deadline_is_the_wait_timeout_on_one_clock():
     clock = FakeClock()
     budget = waiting.WaitBudget(30, clock=clock)
