@@ -215,14 +215,14 @@ def observe_master_user_secret(client, identifier):
 
 
 def observe_instances(client, cluster_identifier, count, described=None):
-    """Done when the cluster has `count` available instances, one of them its writer."""
-    look = first_then((described or {}).get("cluster"), lambda: describe_cluster(client, cluster_identifier))
-    look_instances = first_then((described or {}).get("instances"), lambda: describe_cluster_instances(client, cluster_identifier))
+    """Done when the cluster has `count` available instances, one of them its writer. The cluster (its writer, or that
+    it is gone) is described only once its instances could be done, or when it has none left: a look while they are
+    being created is one describe call, not two."""
+    in_hand = dict(described or {})
+    look_instances = first_then(in_hand.get("instances"), lambda: describe_cluster_instances(client, cluster_identifier))
 
     def observe():
-        cluster = look()
-        if cluster is None:
-            return Observation("cluster not-found", failed=True, reason="cluster %r disappeared" % cluster_identifier)
+        cluster = in_hand.pop("cluster", None)  # what the caller described a moment ago serves the first look only
         instances = [db for db in look_instances() if db.get("DBInstanceStatus") not in INSTANCE_GONE]
         for db in instances:
             status = db.get("DBInstanceStatus")
@@ -231,10 +231,15 @@ def observe_instances(client, cluster_identifier, count, described=None):
             if problem:
                 return Observation("%s %s" % (db["DBInstanceIdentifier"], status), failed=True, reason=problem)
         available = [db for db in instances if db.get("DBInstanceStatus") == "available"]
-        writer = writer_of({"cluster": cluster})
-        done = len(available) >= count and writer in {db["DBInstanceIdentifier"] for db in available}
         statuses_seen = sorted(set(db.get("DBInstanceStatus") for db in instances)) or ["none"]
-        return Observation("%d/%d available (%s)" % (len(available), count, ",".join(statuses_seen)), done=done)
+        status = "%d/%d available (%s)" % (len(available), count, ",".join(statuses_seen))
+        if instances and len(available) < count:
+            return Observation(status)
+        cluster = cluster if cluster is not None else describe_cluster(client, cluster_identifier)
+        if cluster is None:
+            return Observation("cluster not-found", failed=True, reason="cluster %r disappeared" % cluster_identifier)
+        writer = writer_of({"cluster": cluster})
+        return Observation(status, done=len(available) >= count and writer in {db["DBInstanceIdentifier"] for db in available})
     return observe
 
 

@@ -85,6 +85,9 @@ class RunnerBase:
         # What the plan observed a moment ago ({identifier: observe_state entry}): the run's first step, when it is a
         # wait (a slice resuming one), looks at it first instead of describing the same cluster again.
         self.in_hand = {ident: entry for ident, entry in (observed or {}).items() if entry}
+        # What AWS answered the step that just ran (the cluster a restore started, the instances just created): the
+        # next step's wait looks at it first, as it looks at what the plan saw.
+        self.answered = {}
         self.downtime_started = None
         self.downtime_seconds = None
         self.final_snapshots = []
@@ -129,7 +132,8 @@ class RunnerBase:
             elapsed = self.clock() - began
             self.timings[step["phase"]] = round(self.timings.get(step["phase"], 0.0) + elapsed, 2)
             self.done.append(step["action"] + ":" + step["cluster"])
-            self.in_hand = {}  # a step has run: what the plan saw is no longer what is
+            # A step has run: what the plan saw is no longer what is; what AWS answered that step is.
+            self.in_hand, self.answered = self.answered, {}
         self.current = None
         self.timings["total"] = round(self.clock() - self.started, 2)
 
@@ -205,7 +209,7 @@ class TeardownSteps(RunnerBase):
             else:
                 request["SkipFinalSnapshot"] = True
             try:
-                aws_call("deleting cluster %r" % ident, self.client.delete_db_cluster, **request)
+                cluster = aws_call("deleting cluster %r" % ident, self.client.delete_db_cluster, **request).get("DBCluster")
             except RestoreError as error:
                 if error_code(error.aws_error) == "DBClusterSnapshotAlreadyExistsFault":
                     raise RestoreError("final snapshot %r already exists; cluster %r was not deleted: choose another final_snapshot_identifier"
@@ -214,7 +218,8 @@ class TeardownSteps(RunnerBase):
             if final:
                 self.final_snapshots.append(final)
             self.changed = True
-        self.wait(observe_cluster_gone(self.client, ident), "cluster %r to be deleted" % ident)
+        # The first look is the cluster as deleted (or found deleting) a moment ago.
+        self.wait(observe_cluster_gone(self.client, ident, {"cluster": cluster}), "cluster %r to be deleted" % ident)
         if final and final in self.final_snapshots:
             self._mark_final_snapshot(final)
 
@@ -282,13 +287,15 @@ class Runner(TeardownSteps):
                     else "restoring cluster %r to a point in time of %r" % (ident, source))
             call, request = self.client.restore_db_cluster_to_point_in_time, point_in_time_request(self.ctx, ident)
         try:
-            aws_call(what, call, **request)
+            response = aws_call(what, call, **request)
         except RestoreError as error:
             if error_code(error.aws_error) == "DBClusterAlreadyExistsFault":
                 existing = describe_cluster(self.client, ident)
                 if existing is not None and restored_from(existing, step["snapshot"], self.ctx.target):
                     return  # an earlier attempt's request went through after all
             raise
+        if response.get("DBCluster"):
+            self.answered[ident] = {"cluster": response["DBCluster"], "instances": []}  # a restored cluster has none yet
 
     def do_create_instances(self, step):
         ident = step["cluster"]
@@ -296,6 +303,7 @@ class Runner(TeardownSteps):
         options = self.ctx.restore_options
         tags = with_markers(options.get("tags"), source_snapshot_arn=self.ctx.snapshot["DBClusterSnapshotArn"],
                             operation_id=self.ctx.operation_id, target=self.ctx.target)
+        created = []
         for spec in step["instances"]:  # the writer first: the first instance of a cluster becomes its writer
             request = {"DBInstanceIdentifier": spec["identifier"], "DBClusterIdentifier": ident, "Engine": engine,
                        "DBInstanceClass": spec["instance_class"], "PromotionTier": spec["promotion_tier"], "Tags": tags}
@@ -305,13 +313,19 @@ class Runner(TeardownSteps):
                 request["DBParameterGroupName"] = options["db_parameter_group_name"]
             request.update(performance_insights_request(options["instances"].get("performance_insights")))
             try:
-                aws_call("creating instance %r in cluster %r" % (spec["identifier"], ident), self.client.create_db_instance, **request)
+                created.append(aws_call("creating instance %r in cluster %r" % (spec["identifier"], ident), self.client.create_db_instance,
+                                        **request).get("DBInstance"))
             except RestoreError as error:
                 if error_code(error.aws_error) == "DBInstanceAlreadyExists":
                     existing = describe_instance(self.client, spec["identifier"])
                     if existing and (existing.get("DBClusterIdentifier") or "").lower() == ident:
+                        created.append(None)  # not in this answer: the wait describes them all
                         continue
                 raise
+        if created and all(created):
+            # The instances being created, as AWS answered: the wait's first look (observe_instances needs the cluster
+            # only once they could be available).
+            self.answered[ident] = {"instances": created}
 
     def do_wait_instances_available(self, step):
         self.wait(observe_instances(self.client, step["cluster"], len(self.ctx.instance_specs), self.in_hand.get(step["cluster"])),

@@ -73,3 +73,47 @@ def test_a_wait_looks_first_at_the_cluster_in_hand_then_describes():
     # Nothing in hand (the cluster did not exist when the plan looked): every look describes.
     observe = rds_api.observe_cluster_gone(client, "c")
     assert observe().status == "available" and client.calls == 2
+
+
+class InstancesClient(CountingClient):
+    """A cluster whose instances become available one describe call at a time, counting both describes."""
+
+    def __init__(self, statuses):
+        super().__init__("available")
+        self.statuses = list(statuses)
+        self.instance_calls = 0
+
+    def describe_db_clusters(self, aws_retry=True, **kwargs):
+        found = super().describe_db_clusters(**kwargs)
+        found["DBClusters"][0]["DBClusterMembers"] = [{"DBInstanceIdentifier": "c-1", "IsClusterWriter": True}]
+        return found
+
+    def get_paginator(self, name):
+        client = self
+
+        class Pages:
+            def paginate(self, **kwargs):
+                return self
+
+            def build_full_result(self):
+                client.instance_calls += 1
+                status = client.statuses.pop(0) if len(client.statuses) > 1 else client.statuses[0]
+                return {"DBInstances": [] if status is None else [
+                    {"DBInstanceIdentifier": "c-1", "DBClusterIdentifier": "c", "DBInstanceStatus": status}]}
+        assert name == "describe_db_instances"
+        return Pages()
+
+
+def test_an_instance_wait_describes_the_cluster_only_once_its_instances_could_be_done():
+    client = InstancesClient(["creating", "creating", "available"])
+    observe = rds_api.observe_instances(client, "c", 1)
+    assert observe().status == "0/1 available (creating)" and (client.instance_calls, client.calls) == (1, 0)
+    assert not observe().done and (client.instance_calls, client.calls) == (2, 0)
+    assert observe().done and (client.instance_calls, client.calls) == (3, 1)
+    # No instance left (deleted, say): the cluster is described, to see it is still there.
+    client = InstancesClient([None])
+    assert not rds_api.observe_instances(client, "c", 1)().done and client.calls == 1
+    # The cluster in hand serves the first look only, even when that look did not need it.
+    client = InstancesClient(["creating", "available"])
+    observe = rds_api.observe_instances(client, "c", 1, described={"cluster": {"Status": "available", "DBClusterMembers": []}})
+    assert not observe().done and observe().done and client.calls == 1

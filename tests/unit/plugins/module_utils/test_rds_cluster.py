@@ -362,3 +362,31 @@ def test_the_taken_instance_names_are_listed_only_when_the_plan_names_instances(
     assert listed == [True]
     created = [step for step in steps if step["action"] == "create_instances"][0]
     assert [spec["identifier"] for spec in created["instances"]] == ["staging-2", "staging-3"]
+
+
+class AnsweringRds(FakeRds):
+    """Answers a restore with the cluster `creating` and counts describe calls (available from the first)."""
+
+    def __init__(self):
+        super().__init__([{"Status": "available", "DBClusterIdentifier": "staging"}])
+        self.describes = 0
+
+    def describe_db_clusters(self, aws_retry=True, DBClusterIdentifier=None):
+        self.describes += 1
+        return super().describe_db_clusters(DBClusterIdentifier=DBClusterIdentifier)
+
+    def restore_db_cluster_from_snapshot(self, aws_retry=True, **request):
+        return {"DBCluster": {"DBClusterIdentifier": request["DBClusterIdentifier"], "Status": "creating"}}
+
+
+def test_the_wait_after_a_restore_looks_first_at_the_cluster_aws_answered():
+    client, sleeps = AnsweringRds(), []
+    runner = rc.Runner(client, ctx(), wait_timeout=60, min_interval=1, max_interval=1, clock=lambda: float(len(sleeps)),
+                       sleep=sleeps.append)
+    runner.run([{"action": "restore_cluster", "phase": "restore", "cluster": "staging", "snapshot": SNAP},
+                {"action": "wait_cluster_available", "phase": "restore", "cluster": "staging"}])
+    # The first look (creating, from the restore's answer) cost no call; the second described it available.
+    assert runner.waits[-1]["polls"] == 2 and client.describes == 1 and len(sleeps) == 1
+    # Only the step right after: a later wait describes.
+    runner.run([{"action": "wait_cluster_available", "phase": "restore", "cluster": "staging"}])
+    assert client.describes == 2
