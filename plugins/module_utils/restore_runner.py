@@ -171,12 +171,16 @@ class TeardownSteps(RunnerBase):
         ident = step["cluster"]
         if self.ctx.strategy == "replace" and step["phase"] == "delete_target" and self.downtime_started is None:
             self.downtime_started = self.clock()
-        cluster = describe_cluster(self.client, ident)
+        # The run's first step: the cluster and its instances as the plan described them a moment ago.
+        seen = self.in_hand.get(ident) or {}
+        cluster = seen["cluster"] if seen.get("cluster") else describe_cluster(self.client, ident)
+        known = {db["DBInstanceIdentifier"]: db for db in seen.get("instances") or []}
         if cluster is not None and cluster.get("Status") not in ("available", "deleting"):
             self.wait(observe_cluster_available(self.client, ident), "cluster %r to become available" % ident)
+            known = {}  # described before a wait: no longer what is
         pending = []
         for name in step["instances"]:  # readers first, the writer last
-            instance = describe_instance(self.client, name)
+            instance = known[name] if name in known else describe_instance(self.client, name)
             if instance is None:
                 continue
             pending.append(name)

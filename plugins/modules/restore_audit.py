@@ -89,9 +89,9 @@ options:
       - First record the success of this step, the one before the step this call records (I(step) with
         I(action=step), I(last_step) with I(action=finish)), and so the start of that step, both at
         I(previous_step_ended_at), in the same write.
-      - For a short step whose success the next step's write can carry (the restore role's registry, C(carries_previous))
-        one write fewer. Until that write, the state table shows the previous step still running, and a resume
-        after a crash runs it again.
+      - One write fewer for a short step whose success the next step's write can carry (the restore role does it for
+        a C(quick) step followed by a quick step). Until that write, the state table shows the previous step still
+        running, and a resume after a crash runs it again.
       - The events keep their order. Their time is kept between the operation's last recorded change and now.
     type: str
     version_added: 0.2.0

@@ -390,3 +390,35 @@ def test_the_wait_after_a_restore_looks_first_at_the_cluster_aws_answered():
     # Only the step right after: a later wait describes.
     runner.run([{"action": "wait_cluster_available", "phase": "restore", "cluster": "staging"}])
     assert client.describes == 2
+
+
+class DeletingRds(AnsweringRds):
+    """Instances that are gone once deleted; counts describe calls of both kinds."""
+
+    def __init__(self):
+        super().__init__()
+        self.deleted, self.instance_describes = [], 0
+
+    def delete_db_instance(self, aws_retry=True, **request):
+        self.deleted.append(request["DBInstanceIdentifier"])
+        return {"DBInstance": {"DBInstanceIdentifier": request["DBInstanceIdentifier"], "DBInstanceStatus": "deleting"}}
+
+    def describe_db_instances(self, aws_retry=True, DBInstanceIdentifier=None):
+        from botocore.exceptions import ClientError
+        self.instance_describes += 1
+        raise ClientError({"Error": {"Code": "DBInstanceNotFound", "Message": "gone"}}, "DescribeDBInstances")
+
+
+def test_the_first_step_deletes_the_instances_the_plan_described_without_describing_them_again():
+    seen = entry("staging")
+    client, sleeps = DeletingRds(), []
+    runner = rc.Runner(client, ctx(), wait_timeout=60, min_interval=1, max_interval=1, clock=lambda: float(len(sleeps)),
+                       sleep=sleeps.append, observed={"staging": seen})
+    step = {"action": "delete_instances", "phase": "delete_target", "cluster": "staging", "instances": ["staging-i2", "staging-i1"]}
+    runner.run([step])
+    # The cluster and its instances come from the plan's look; only the wait for them to be gone describes (once each).
+    assert client.deleted == ["staging-i2", "staging-i1"] and client.describes == 0 and client.instance_describes == 2
+    # A later step of the run describes them first.
+    client.deleted.clear()
+    runner.run([step])
+    assert client.describes == 1 and client.instance_describes == 4 and client.deleted == []
