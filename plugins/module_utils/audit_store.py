@@ -93,7 +93,6 @@ def clean_details(details, on_secret="redact"):
     return _to_dynamodb_value(cleaned), found
 
 
-
 def _event_time(record, at, now):
     """When an event is recorded: `at`, the moment it happened when it is recorded later (a step's success carried by
     the next step's write), kept between the operation's last recorded change and now so the trail stays in order
@@ -102,6 +101,7 @@ def _event_time(record, at, now):
         return now
     latest = parse_iso(record["updated_at"]) if record.get("updated_at") else at
     return min(max(at, latest), now)
+
 
 class AuditStore(TargetLock):
     """Operations, steps and audit events (the tables and the lock: audit_tables.py).

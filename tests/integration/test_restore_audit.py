@@ -193,8 +193,8 @@ def test_a_finish_carries_the_previous_steps_success_before_the_last_steps(table
     assert aws_env.counts()["services"]["dynamodb"] == {"GetItem": 1, "TransactWriteItems": 1}
     finished = result.result("finish")["operation"]
     assert finished["status"] == "SUCCEEDED" and finished["completed_steps"] == ["db_users", "archive"]
-    assert [event[1:3] for event in _step_events(tables)] == [("step_started", "db_users"), ("step_succeeded", "db_users"),
-                                                             ("step_started", "archive"), ("step_succeeded", "archive")]
+    assert [event[1:3] for event in _step_events(tables)] == [
+        ("step_started", "db_users"), ("step_succeeded", "db_users"), ("step_started", "archive"), ("step_succeeded", "archive")]
 
 
 @pytest.mark.parametrize("as_module", [False, True], ids=["on the controller", "as the module"])
